@@ -1,0 +1,58 @@
+# Flare. `make run` starts the bot on SQLite; `make test` runs lint, types and the whole suite.
+# Both create or refresh .venv first (only when pyproject.toml changed).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint typecheck pytest bench migrate check-config clean help
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make run           start Flare on the embedded SQLite database (creates .env and flare.yaml)"
+	@echo "make test          ruff, mypy and the whole test suite (TEST_DATABASE_URL=postgresql+asyncpg://... for PostgreSQL)"
+	@echo "make bench         run the benchmarks and print a table"
+	@echo "make check-config  validate flare.yaml"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Flare needs Python 3.11 or newer; set PYTHON=/path/to/python3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing Flare and its dependencies into $(VENV) ..."
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+flare.yaml:
+	@cp flare.example.yaml flare.yaml
+	@echo "Created flare.yaml from flare.example.yaml: edit it to describe your services and teams."
+
+.env:
+	@cp .env.example .env
+	@echo "Created .env from .env.example: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET there."
+
+run: $(STAMP) flare.yaml .env
+	@$(BIN)/flare serve
+
+migrate: $(STAMP)
+	@$(BIN)/flare migrate
+
+check-config: $(STAMP) flare.yaml
+	@$(BIN)/flare check-config
+
+lint: $(STAMP)
+	@$(BIN)/ruff check bot handlers runbooks migrations tests bench
+	@$(BIN)/ruff format --check bot handlers runbooks migrations tests bench
+
+typecheck: $(STAMP)
+	@$(BIN)/mypy
+
+pytest: $(STAMP)
+	@$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	@$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

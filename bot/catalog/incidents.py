@@ -1,0 +1,23 @@
+"""Catalog settings for incident handling."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+from bot.catalog.base import StrictModel
+
+
+def _prefix(value: str) -> str:
+    if not re.match(r"^[a-z][a-z0-9-]{0,19}$", value):
+        raise ValueError("must be 1-20 lower-case letters, digits or dashes, like inc")
+    return value
+
+
+class IncidentSettings(StrictModel):
+    """How incident channels are named and what happens on resolve."""
+
+    channel_prefix: Annotated[str, AfterValidator(_prefix)] = "inc"
+    postmortem_on_resolve: bool = False

@@ -1,0 +1,1 @@
+"""Storage: engine/session factories and typed models."""

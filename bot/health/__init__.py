@@ -1,0 +1,1 @@
+"""Health checks: concurrent probes with timeouts, aggregated by criticality."""

@@ -1,0 +1,81 @@
+"""Flare's own deep health: database, Slack, Cloud Run, Sentry and the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.cloudrun.gateway import CloudRunError, PermissionDenied, ServiceNotFound
+from bot.cloudrun.models import ServiceRef
+from bot.container import Container
+from bot.health.checks import Outcome, Probe, Report, run_probes
+from bot.observability.sentry import sentry_enabled
+from bot.slack.dispatcher import pending_stats
+from bot.slack.gateway import SlackCallError
+
+OUTBOX_STUCK_SECONDS = 120.0
+
+
+def deep_probes(c: Container) -> list[Probe]:
+    """The probes behind GET /health/deep; only the database is critical."""
+
+    async def database() -> Outcome:
+        await c.db.ping()
+        return Outcome("healthy", c.db.dialect)
+
+    async def slack() -> Outcome:
+        missing = c.settings.missing_slack_credentials()
+        if missing:
+            return Outcome("unhealthy", f"not configured: set {' and '.join(missing)}")
+        try:
+            body = await c.slack.call("auth.test", {})
+        except SlackCallError as exc:
+            return Outcome("unhealthy", f"auth.test failed: {exc.error}")
+        return Outcome("healthy", f"team {body.get('team_id', '?')}, bot {body.get('user_id', '?')}")
+
+    async def cloud_run() -> Outcome:
+        target = next(((s.name, env) for s in c.catalog.services for env in s.environments.values()), None)
+        if target is None:
+            return Outcome("healthy", "no services in the catalog; nothing to reach")
+        name, env = target
+        ref = ServiceRef(env.project, env.region, env.service)
+        try:
+            await c.cloudrun.get_service(ref)
+        except (ServiceNotFound, PermissionDenied) as exc:
+            return Outcome("degraded", f"reachable, but {exc}")
+        except CloudRunError as exc:
+            return Outcome("unhealthy", str(exc))
+        return Outcome("healthy", f"read {name} ({ref.project}/{ref.region})")
+
+    async def sentry() -> Outcome:
+        if sentry_enabled():
+            return Outcome("healthy", f"reporting to environment {c.settings.sentry_environment}")
+        return Outcome("degraded", "SENTRY_DSN is not set; errors are only logged")
+
+    async def outbox() -> Outcome:
+        count, oldest = await pending_stats(c.db, c.clock.now())
+        data = {"pending": count, "oldest_pending_age_s": round(oldest, 1)}
+        if oldest > OUTBOX_STUCK_SECONDS:
+            return Outcome("degraded", f"oldest pending message is {oldest:.0f}s old", data)
+        return Outcome("healthy", "", data)
+
+    return [
+        Probe("database", database, critical=True, timeout=3.0),
+        Probe("slack", slack, timeout=3.0),
+        Probe("cloud_run", cloud_run, timeout=5.0),
+        Probe("sentry", sentry, timeout=1.0),
+        Probe("outbox", outbox, timeout=3.0),
+    ]
+
+
+async def deep_health(c: Container) -> Report:
+    """Run every deep probe concurrently."""
+    return await run_probes(deep_probes(c))
+
+
+async def ready(c: Container, timeout: float = 2.0) -> str | None:
+    """None when the database answers within `timeout`; otherwise why not."""
+    try:
+        await asyncio.wait_for(c.db.ping(), timeout=timeout)
+    except Exception as exc:
+        return f"database: {type(exc).__name__}"
+    return None

@@ -1,0 +1,1 @@
+"""Logging, Sentry and metrics."""

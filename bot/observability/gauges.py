@@ -1,0 +1,13 @@
+"""Gauges computed from the database when /metrics is scraped."""
+
+from __future__ import annotations
+
+from bot.container import Container
+from bot.slack.dispatcher import pending_stats
+
+
+async def refresh_gauges(c: Container) -> None:
+    """Update gauges that reflect stored state (outbox backlog, open incidents)."""
+    count, oldest = await pending_stats(c.db, c.clock.now())
+    c.metrics.outbox_pending.set(count)
+    c.metrics.outbox_oldest_age.set(oldest)

@@ -1,0 +1,81 @@
+"""One JSON object per log line, carrying the request id; known secrets never reach the output."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("flare_request_id", default=None)
+
+_STANDARD = frozenset(
+    vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys() | {"message", "asctime", "taskName"}
+)
+# Token shapes redacted wherever they appear: Slack tokens, bearer credentials, URL passwords.
+TOKEN_PATTERNS = (
+    re.compile(r"xox[abposr]-[A-Za-z0-9-]{6,}"),
+    re.compile(r"xapp-[A-Za-z0-9-]{6,}"),
+    re.compile(r"(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}"),
+    re.compile(r"(?<=://)([^:/@\s]+):([^@/\s]+)@"),
+)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Replace known secret values and token-shaped strings with [redacted]."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    for pattern in TOKEN_PATTERNS:
+        text = pattern.sub(lambda m: _keep_scheme(m), text)
+    return text
+
+
+def _keep_scheme(match: re.Match[str]) -> str:
+    groups = match.groups()
+    if len(groups) == 2:  # user:password@ in a URL
+        return f"{groups[0]}:[redacted]@"
+    if len(groups) == 1:
+        return f"{groups[0]} [redacted]"
+    return "[redacted]"
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats records as single-line JSON."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render `record` as one JSON line."""
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "severity": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        request_id = request_id_var.get()
+        if request_id:
+            entry["request_id"] = request_id
+        for key, value in vars(record).items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value if isinstance(value, int | float | bool | type(None)) else str(value)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return redact(json.dumps(entry, ensure_ascii=False, default=str), self.secrets)
+
+
+def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
+    """Send every log record to stderr as JSON at `level`."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("aiohttp.access", "slack_bolt", "slack_sdk", "sqlalchemy.engine", "alembic"):
+        logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))

@@ -1,0 +1,172 @@
+"""Writing Slack calls to the outbox, inside the caller's transaction.
+
+Callers build `Outbound` values with the helpers below and pass them to `enqueue` in the same
+session as the state change. Nothing reaches Slack until that transaction commits and the
+dispatcher picks the item up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.base import utcnow
+from bot.db.upsert import insert_ignore
+from bot.slack.models import OutboxItem, OutboxLane
+from bot.slack.refs import channel_ref, ts_ref
+
+CREATE_CHANNEL = "flare.create_channel"
+UPLOAD_FILE = "flare.upload_file"
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """A Slack call waiting to be made. `lane` is the channel it belongs to (ordering and pacing)."""
+
+    lane: str
+    method: str
+    payload: dict[str, Any]
+    produces: str | None = None
+    target: str | None = None
+    dedup_key: str | None = None
+    not_before: datetime | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def lane_for(channel: str) -> str:
+    """The lane of a channel given as an id or as a `<flare:channel:KEY>` placeholder."""
+    if channel.startswith("<flare:channel:") and channel.endswith(">"):
+        return "ref:" + channel[len("<flare:channel:") : -1]
+    return channel
+
+
+def post_message(
+    channel: str,
+    *,
+    text: str,
+    blocks: list[dict[str, Any]] | None = None,
+    key: str | None = None,
+    thread_key: str | None = None,
+    dedup_key: str | None = None,
+    unfurl: bool = False,
+) -> Outbound:
+    """chat.postMessage; with `key`, the delivered ts is recorded so later calls can target it."""
+    payload: dict[str, Any] = {
+        "channel": channel,
+        "text": text,
+        "unfurl_links": unfurl,
+        "unfurl_media": unfurl,
+    }
+    if blocks is not None:
+        payload["blocks"] = blocks
+    if thread_key is not None:
+        payload["thread_ts"] = ts_ref(thread_key)
+    return Outbound(lane_for(channel), "chat.postMessage", payload, produces=key, dedup_key=dedup_key)
+
+
+def update_message(
+    key: str,
+    *,
+    lane: str,
+    text: str,
+    blocks: list[dict[str, Any]] | None = None,
+    not_before: datetime | None = None,
+) -> Outbound:
+    """chat.update of the message recorded under `key`; newer pending updates replace older ones."""
+    payload: dict[str, Any] = {"channel": channel_ref(key), "ts": ts_ref(key), "text": text}
+    if blocks is not None:
+        payload["blocks"] = blocks
+    return Outbound(lane, "chat.update", payload, target=key, not_before=not_before)
+
+
+def pin_message(key: str, *, lane: str) -> Outbound:
+    """pins.add for the message recorded under `key`."""
+    return Outbound(lane, "pins.add", {"channel": channel_ref(key), "timestamp": ts_ref(key)}, target=key)
+
+
+def create_channel(
+    key: str, *, name: str, is_private: bool = False, dedup_key: str | None = None
+) -> Outbound:
+    """Create a channel (a suffix is added if the name is taken by someone else); recorded under `key`."""
+    return Outbound(
+        "ref:" + key,
+        CREATE_CHANNEL,
+        {"name": name, "is_private": is_private},
+        produces=key,
+        dedup_key=dedup_key,
+    )
+
+
+def invite(channel: str, users: list[str]) -> Outbound:
+    """conversations.invite, tolerant of users already in the channel."""
+    return Outbound(
+        lane_for(channel),
+        "conversations.invite",
+        {"channel": channel, "users": ",".join(users), "force": True},
+    )
+
+
+def set_topic(channel: str, topic: str) -> Outbound:
+    """conversations.setTopic (Slack caps topics at 250 characters)."""
+    return Outbound(lane_for(channel), "conversations.setTopic", {"channel": channel, "topic": topic[:250]})
+
+
+def upload_file(
+    channel: str, *, filename: str, content: str, title: str, comment: str | None = None
+) -> Outbound:
+    """Upload a text file to a channel through files_upload_v2."""
+    payload = {
+        "channel": channel,
+        "filename": filename,
+        "content": content,
+        "title": title,
+        "initial_comment": comment,
+    }
+    return Outbound(lane_for(channel), UPLOAD_FILE, payload)
+
+
+async def enqueue(session: AsyncSession, item: Outbound) -> bool:
+    """Add `item` to the outbox in `session`'s transaction; False if its dedup_key was already used."""
+    now = utcnow()
+    values = {
+        "lane": item.lane,
+        "method": item.method,
+        "payload": item.payload,
+        "produces": item.produces,
+        "target": item.target,
+        "dedup_key": item.dedup_key,
+        "status": "pending",
+        "attempts": 0,
+        "not_before": item.not_before or now,
+        "created_at": now,
+    }
+    # Core INSERTs run at once, so ids (and therefore per-lane order) follow the call order.
+    if item.dedup_key is not None:
+        inserted = await insert_ignore(session, OutboxItem, values)
+    else:
+        await session.execute(insert(OutboxItem).values(**values))
+        inserted = True
+    # Remember which lanes this transaction already upserted (a rollback discards the memo too).
+    tx = session.sync_session.get_transaction()
+    memo = session.info.get("flare_lanes")
+    if memo is None or memo[0] is not tx:
+        memo = (tx, set())
+        session.info["flare_lanes"] = memo
+    ensured: set[str] = memo[1]
+    if item.lane not in ensured:
+        await insert_ignore(
+            session, OutboxLane, {"lane": item.lane, "next_at": now, "tokens": 3.0, "tokens_at": now}
+        )
+        ensured.add(item.lane)
+    session.info["flare_outbox_dirty"] = True
+    return inserted
+
+
+async def enqueue_all(session: AsyncSession, items: list[Outbound]) -> None:
+    """Enqueue several items in order."""
+    for item in items:
+        await enqueue(session, item)

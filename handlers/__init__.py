@@ -1,0 +1,1 @@
+"""Thin entry points: parse the request, call bot/, answer."""

@@ -1,0 +1,228 @@
+"""The `flare` command: serve, migrate, check-config, version."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from bot import __version__
+from bot.catalog import Catalog, ConfigError, load_catalog
+from bot.db import migrate
+from bot.observability.logging import configure_logging
+from bot.observability.sentry import init_sentry
+from bot.settings import SLACK_CREDENTIALS_HELP, Settings, SettingsError, load_settings
+
+log = logging.getLogger("flare")
+EXIT_CONFIG = 2
+
+
+def _fail(lines: Sequence[str]) -> int:
+    for line in lines:
+        print(f"flare: {line}", file=sys.stderr)
+    return EXIT_CONFIG
+
+
+def _settings() -> Settings | list[str]:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        return exc.problems
+
+
+def cmd_version(_args: argparse.Namespace) -> int:
+    """Print the version."""
+    print(f"flare {__version__}")
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    """Validate the catalog (and runbooks) and print OK or every problem."""
+    path = Path(args.path) if args.path else None
+    if path is None:
+        settings = _settings()
+        if isinstance(settings, list):
+            return _fail(settings)
+        path = settings.flare_config
+    try:
+        catalog = load_catalog(path)
+        problems = [str(p) for p in extra_config_problems(catalog, path)]
+    except ConfigError as exc:
+        problems = [str(p) for p in exc.problems]
+    if problems:
+        for line in problems:
+            print(line)
+        print(f"{len(problems)} problem(s) in {path}")
+        return 1
+    print(f"OK: {path}: {len(catalog.services)} services, {len(catalog.teams)} teams")
+    return 0
+
+
+def extra_config_problems(catalog: Catalog, path: Path) -> list[str]:
+    """Checks beyond the catalog schema (runbooks, routes); empty when all is well."""
+    from handlers import registry
+
+    return [problem for check in registry.CONFIG_CHECKS for problem in check(catalog, path)]
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Upgrade the database to the newest schema."""
+    settings = _settings()
+    if isinstance(settings, list):
+        return _fail(settings)
+    configure_logging(settings.log_level, settings.secret_values())
+    url = settings.database_url.get_secret_value()
+    try:
+        migrate.upgrade(url, args.revision)
+        current = asyncio.run(migrate.current_revision(url))
+    except Exception as exc:
+        return _fail([f"migration failed: {type(exc).__name__}: {_first_line(exc)}"])
+    print(f"database is at revision {current}")
+    return 0
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else ""
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the HTTP server until SIGTERM or SIGINT."""
+    settings = _settings()
+    if isinstance(settings, list):
+        return _fail(settings)
+    if args.port is not None:
+        settings = settings.model_copy(update={"port": args.port})
+    missing = settings.missing_slack_credentials()
+    if missing:
+        print(SLACK_CREDENTIALS_HELP, file=sys.stderr)
+        return _fail([f"{name} is not set" for name in missing])
+    try:
+        catalog = load_catalog(settings.flare_config)
+    except ConfigError as exc:
+        return _fail(
+            [str(p) for p in exc.problems] + [f"fix {settings.flare_config} (FLARE_CONFIG) and retry"]
+        )
+    configure_logging(settings.log_level, settings.secret_values())
+    init_sentry(settings)
+    url = settings.database_url.get_secret_value()
+    if settings.is_sqlite:
+        try:
+            migrate.upgrade(url)
+        except Exception as exc:
+            return _fail([f"DATABASE_URL: could not migrate the SQLite database: {_first_line(exc)}"])
+    else:
+        problem = _check_schema(url)
+        if problem:
+            return _fail([problem])
+    from handlers.app import create_app
+
+    app = create_app(settings, catalog=catalog)
+    try:
+        asyncio.run(_serve(app, args.host, settings.port, settings.flare_shutdown_timeout_seconds))
+    except OSError as exc:
+        return _fail([f"PORT: cannot listen on {args.host}:{settings.port}: {exc.strerror}"])
+    return 0
+
+
+def _check_schema(url: str) -> str | None:
+    try:
+        current = asyncio.run(asyncio.wait_for(migrate.current_revision(url), timeout=10))
+    except Exception as exc:
+        log.warning(
+            "database unreachable at start; /health/ready reports 503 until it answers",
+            extra={"error": type(exc).__name__},
+        )
+        return None
+    head = migrate.head_revision()
+    if current != head:
+        return (
+            f"DATABASE_URL: the database is at revision {current or '(empty)'}, this build needs {head}; "
+            "run `flare migrate` first"
+        )
+    return None
+
+
+async def _serve(app: web.Application, host: str, port: int, shutdown_timeout: float) -> None:
+    started = time.perf_counter()
+    runner = web.AppRunner(
+        app, handle_signals=False, access_log=None, shutdown_timeout=shutdown_timeout - 2.0
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    await site.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info(
+        "listening",
+        extra={"url": f"http://{host}:{port}", "startup_ms": round((time.perf_counter() - started) * 1000)},
+    )
+    print(
+        f"Flare is listening on http://{host}:{port} (Slack: POST /slack/events, health: GET /health/deep)",
+        flush=True,
+    )
+    await stop.wait()
+    log.info("shutting down")
+    await runner.cleanup()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(prog="flare", description="Flare: the incident bot for Cloud Run teams.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser(
+        "serve",
+        help="run the bot (Slack, webhooks, health) on $PORT",
+        description="Run the bot. SQLite databases are migrated automatically.",
+    )
+    serve.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")  # noqa: S104
+    serve.add_argument("--port", type=int, default=None, help="port (default $PORT or 8080)")
+    serve.set_defaults(func=cmd_serve)
+
+    mig = sub.add_parser(
+        "migrate",
+        help="upgrade the database schema to this version",
+        description="Apply Alembic migrations to DATABASE_URL.",
+    )
+    mig.add_argument("--revision", default="head", help="target revision (default head)")
+    mig.set_defaults(func=cmd_migrate)
+
+    check = sub.add_parser(
+        "check-config",
+        help="validate the catalog file",
+        description="Validate the catalog; print OK or every problem and exit 1.",
+    )
+    check.add_argument("path", nargs="?", help="catalog file (default $FLARE_CONFIG or ./flare.yaml)")
+    check.set_defaults(func=cmd_check_config)
+
+    version = sub.add_parser("version", help="print the version", description="Print the version.")
+    version.set_defaults(func=cmd_version)
+
+    from handlers import registry
+
+    for extend in registry.CLI_COMMANDS:
+        extend(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `flare` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

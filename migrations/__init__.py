@@ -1,0 +1,1 @@
+"""Alembic migrations, packaged so `flare migrate` finds them when installed."""
