@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     flare_tick_interval_seconds: float = Field(default=30.0, ge=0.0)
     flare_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     flare_outbox_lease_seconds: float = Field(default=20.0, ge=1.0)
+    flare_outbox_max_backoff_seconds: float = Field(default=60.0, ge=0.05, le=3600.0)
     flare_shutdown_timeout_seconds: float = Field(default=7.0, ge=0.5, le=30.0)
 
     @field_validator("slack_api_url")

@@ -53,7 +53,8 @@ def create_app(
     app[CLOCK] = clock or SystemClock()
     app[CLOUDRUN] = cloudrun or RunV2Gateway(settings.cloud_run_api_endpoint)
     app[_DISPATCHER_CONFIG] = dispatcher_config or DispatcherConfig(
-        lease_seconds=settings.flare_outbox_lease_seconds
+        lease_seconds=settings.flare_outbox_lease_seconds,
+        max_backoff=settings.flare_outbox_max_backoff_seconds,
     )
     app.cleanup_ctx.append(_lifecycle)
     slack_app.add_routes(app)

@@ -15,9 +15,8 @@ from aiohttp import web
 
 from bot import __version__
 from bot.catalog import Catalog, ConfigError, load_catalog
-from bot.db import migrate
+from bot.db import schema
 from bot.observability.logging import configure_logging
-from bot.observability.sentry import init_sentry
 from bot.settings import SLACK_CREDENTIALS_HELP, Settings, SettingsError, load_settings
 
 log = logging.getLogger("flare")
@@ -79,6 +78,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         return _fail(settings)
     configure_logging(settings.log_level, settings.secret_values())
     url = settings.database_url.get_secret_value()
+    from bot.db import migrate
+
     try:
         migrate.upgrade(url, args.revision)
         current = asyncio.run(migrate.current_revision(url))
@@ -111,11 +112,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
             [str(p) for p in exc.problems] + [f"fix {settings.flare_config} (FLARE_CONFIG) and retry"]
         )
     configure_logging(settings.log_level, settings.secret_values())
-    init_sentry(settings)
+    if settings.sentry_dsn is not None:
+        from bot.observability.sentry import init_sentry
+
+        init_sentry(settings)
     url = settings.database_url.get_secret_value()
     if settings.is_sqlite:
         try:
-            migrate.upgrade(url)
+            if asyncio.run(schema.database_revision(url)) != schema.code_head():
+                from bot.db import migrate
+
+                migrate.upgrade(url)
         except Exception as exc:
             return _fail([f"DATABASE_URL: could not migrate the SQLite database: {_first_line(exc)}"])
     else:
@@ -134,14 +141,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def _check_schema(url: str) -> str | None:
     try:
-        current = asyncio.run(asyncio.wait_for(migrate.current_revision(url), timeout=10))
+        current = asyncio.run(asyncio.wait_for(schema.database_revision(url), timeout=10))
     except Exception as exc:
         log.warning(
             "database unreachable at start; /health/ready reports 503 until it answers",
             extra={"error": type(exc).__name__},
         )
         return None
-    head = migrate.head_revision()
+    head = schema.code_head()
     if current != head:
         return (
             f"DATABASE_URL: the database is at revision {current or '(empty)'}, this build needs {head}; "

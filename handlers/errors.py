@@ -6,11 +6,11 @@ import json
 import logging
 from typing import Any
 
-import sentry_sdk
 from slack_bolt.response import BoltResponse
 
 from bot.http.errors import is_storage_unavailable
 from bot.observability.logging import request_id_var
+from bot.observability.report import capture_exception
 
 log = logging.getLogger("flare.slack")
 
@@ -27,7 +27,7 @@ async def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
         ref = request_id_var.get() or "-"
         text = STORAGE_DOWN
     else:
-        ref = sentry_sdk.capture_exception(error) or request_id_var.get() or "-"
+        ref = capture_exception(error) or request_id_var.get() or "-"
         log.error("error handling a Slack request", exc_info=error, extra={"ref": ref})
         text = f"Sorry, Flare hit an error and nothing was changed. It has been reported (ref `{ref}`)."
     kind = body.get("type")

@@ -8,7 +8,7 @@ from bot.cloudrun.gateway import CloudRunError, PermissionDenied, ServiceNotFoun
 from bot.cloudrun.models import ServiceRef
 from bot.container import Container
 from bot.health.checks import Outcome, Probe, Report, run_probes
-from bot.observability.sentry import sentry_enabled
+from bot.observability.report import sentry_active
 from bot.slack.dispatcher import pending_stats
 from bot.slack.gateway import SlackCallError
 
@@ -47,7 +47,7 @@ def deep_probes(c: Container) -> list[Probe]:
         return Outcome("healthy", f"read {name} ({ref.project}/{ref.region})")
 
     async def sentry() -> Outcome:
-        if sentry_enabled():
+        if sentry_active():
             return Outcome("healthy", f"reporting to environment {c.settings.sentry_environment}")
         return Outcome("degraded", "SENTRY_DSN is not set; errors are only logged")
 

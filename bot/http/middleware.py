@@ -8,12 +8,12 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 
-import sentry_sdk
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from bot.http.errors import is_storage_unavailable, json_error
 from bot.observability.logging import request_id_var
+from bot.observability.report import capture_exception
 from bot.observability.metrics import Metrics
 
 log = logging.getLogger("flare.http")
@@ -60,7 +60,7 @@ def error_middleware(max_body: int) -> Middleware:
             if is_storage_unavailable(exc):
                 log.warning("storage unavailable", extra={"path": request.path, "error": type(exc).__name__})
                 return json_error(503, "storage is unavailable; retry later")
-            event_id = sentry_sdk.capture_exception(exc)
+            event_id = capture_exception(exc)
             log.exception("unhandled error", extra={"path": request.path})
             return json_error(500, "internal error; it has been logged", ref=event_id or request_id_var.get())
 

@@ -72,9 +72,3 @@ def init_sentry(settings: Settings, *, transport: type[Transport] | Transport | 
         **options,
     )
     return True
-
-
-def sentry_enabled() -> bool:
-    """True when a Sentry client with a DSN is active."""
-    client = sentry_sdk.get_client()
-    return bool(client.is_active() and client.dsn)
