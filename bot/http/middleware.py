@@ -13,8 +13,8 @@ from aiohttp.typedefs import Middleware
 
 from bot.http.errors import is_storage_unavailable, json_error
 from bot.observability.logging import request_id_var
-from bot.observability.report import capture_exception
 from bot.observability.metrics import Metrics
+from bot.observability.report import capture_exception
 
 log = logging.getLogger("flare.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

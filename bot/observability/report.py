@@ -1,4 +1,4 @@
-"""Report an exception to Sentry if (and only if) Sentry was initialised; sentry_sdk stays unimported otherwise."""
+"""Report to Sentry only if it was initialised; sentry_sdk stays unimported otherwise."""
 
 from __future__ import annotations
 
