@@ -2,8 +2,19 @@
 
 from bot.db.base import Base
 from bot.db.dedup import InboundKey
+from bot.incidents.models import ActionItem, Incident, IncidentEvent
 from bot.slack.models import OutboxItem, OutboxLane, SlackRef
 
 metadata = Base.metadata
 
-__all__ = ["Base", "InboundKey", "OutboxItem", "OutboxLane", "SlackRef", "metadata"]
+__all__ = [
+    "ActionItem",
+    "Base",
+    "InboundKey",
+    "Incident",
+    "IncidentEvent",
+    "OutboxItem",
+    "OutboxLane",
+    "SlackRef",
+    "metadata",
+]
