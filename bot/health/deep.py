@@ -9,8 +9,8 @@ from bot.cloudrun.models import ServiceRef
 from bot.container import Container
 from bot.health.checks import Outcome, Probe, Report, run_probes
 from bot.observability.report import sentry_active
-from bot.slack.dispatcher import pending_stats
 from bot.slack.gateway import SlackCallError
+from bot.slack.stats import pending_stats
 
 OUTBOX_STUCK_SECONDS = 120.0
 

@@ -54,8 +54,7 @@ def error_middleware(max_body: int) -> Middleware:
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
-            reason = exc.text if exc.text and exc.content_type == "text/plain" else exc.reason
-            return json_error(exc.status, reason or exc.reason)
+            return json_error(exc.status, _reason(request, exc))
         except Exception as exc:
             if is_storage_unavailable(exc):
                 log.warning("storage unavailable", extra={"path": request.path, "error": type(exc).__name__})
@@ -65,6 +64,18 @@ def error_middleware(max_body: int) -> Middleware:
             return json_error(500, "internal error; it has been logged", ref=event_id or request_id_var.get())
 
     return middleware
+
+
+def _reason(request: web.Request, exc: web.HTTPException) -> str:
+    if exc.status == 404:
+        return f"no such endpoint: {request.method} {request.path}"
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        allowed = ", ".join(sorted(exc.allowed_methods))
+        return f"{request.method} is not allowed on {request.path}; use {allowed}"
+    text = exc.text or ""
+    if not text or text == f"{exc.status}: {exc.reason}":
+        return exc.reason
+    return text
 
 
 def metrics_middleware(metrics: Metrics) -> Middleware:

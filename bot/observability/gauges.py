@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.container import Container
-from bot.slack.dispatcher import pending_stats
+from bot.slack.stats import pending_stats
 
 
 async def refresh_gauges(c: Container) -> None:

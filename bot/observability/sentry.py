@@ -59,7 +59,6 @@ def init_sentry(settings: Settings, *, transport: type[Transport] | Transport | 
         dsn=settings.sentry_dsn.get_secret_value(),
         environment=settings.sentry_environment,
         traces_sample_rate=settings.sentry_traces_sample_rate,
-        send_default_pii=False,
         max_request_body_size="never",
         integrations=[
             AioHttpIntegration(),

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock, SystemClock
 from bot.db.engine import Database
 from bot.observability.metrics import Metrics
+from bot.slack.channels import ChannelCreator
 from bot.slack.gateway import SlackGateway, SlackPermanentError, SlackRateLimited, SlackTransientError
 from bot.slack.models import OutboxItem, OutboxLane, SlackRef
 from bot.slack.outbox import CREATE_CHANNEL, UPLOAD_FILE
@@ -85,7 +86,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
-        self._bot_user_id: str | None = None
+        self._channels = ChannelCreator(gateway)
 
     def wake(self) -> None:
         """Look for work now instead of at the next poll."""
@@ -377,7 +378,7 @@ class Dispatcher:
 
     async def _execute(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
         if method == CREATE_CHANNEL:
-            return await self._create_channel(payload)
+            return await self._channels.create(payload)
         if method == UPLOAD_FILE:
             return await self.gateway.upload_file(
                 channel=payload["channel"],
@@ -387,46 +388,6 @@ class Dispatcher:
                 initial_comment=payload.get("initial_comment"),
             )
         return await self.gateway.call(method, payload)
-
-    async def _create_channel(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """conversations.create; on name_taken reuse the channel if we made it, else add a suffix."""
-        base = str(payload["name"])[:80]
-        for attempt in range(1, 6):
-            name = base if attempt == 1 else f"{base[: 80 - 3]}-{attempt}"
-            try:
-                return await self.gateway.call(
-                    "conversations.create", {"name": name, "is_private": bool(payload.get("is_private"))}
-                )
-            except SlackPermanentError as exc:
-                if exc.error != "name_taken":
-                    raise
-                existing = await self._find_own_channel(name)
-                if existing is not None:
-                    return {"ok": True, "channel": existing, "reused": True}
-        raise SlackPermanentError("conversations.create", "name_taken")
-
-    async def _find_own_channel(self, name: str) -> dict[str, Any] | None:
-        if self._bot_user_id is None:
-            auth = await self.gateway.call("auth.test", {})
-            self._bot_user_id = str(auth.get("user_id") or "")
-        cursor = ""
-        for _ in range(50):
-            page = await self.gateway.call(
-                "conversations.list",
-                {
-                    "types": "public_channel,private_channel",
-                    "exclude_archived": True,
-                    "limit": 1000,
-                    "cursor": cursor,
-                },
-            )
-            for channel in page.get("channels", []):
-                if channel.get("name") == name:
-                    return channel if channel.get("creator") == self._bot_user_id else None
-            cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
-            if not cursor:
-                return None
-        return None
 
 
 _CONTINUE = object()
@@ -453,17 +414,3 @@ def _result_ids(
 
 def _label(error: str) -> str:
     return error if len(error) <= 40 and error.replace("_", "").replace(" ", "").isalnum() else "other"
-
-
-async def pending_stats(db: Database, now: datetime) -> tuple[int, float]:
-    """How many items are pending, and the age in seconds of the oldest."""
-    async with db.sessions() as session:
-        row = (
-            await session.execute(
-                select(func.count(), func.min(OutboxItem.created_at)).where(OutboxItem.status == "pending")
-            )
-        ).one()
-    count, oldest = int(row[0]), row[1]
-    if oldest is None:
-        return count, 0.0
-    return count, max((now - oldest).total_seconds(), 0.0)
