@@ -2,11 +2,12 @@
 # Both create or refresh .venv first (only when pyproject.toml changed).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
+SHELL  := /bin/bash
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest bench migrate check-config clean help
+.PHONY: run test deps lint typecheck pytest bench migrate check-config clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -19,7 +20,8 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Flare needs Python 3.11 or newer; set PYTHON=/path/to/python3.11")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "Installing Flare and its dependencies into $(VENV) ..."
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@set -o pipefail; $(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 \
+	  | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 	@touch $(STAMP)
 
 flare.yaml:
@@ -49,7 +51,10 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	@$(BIN)/pytest $(PYTEST_ARGS)
 
-test: lint typecheck pytest
+deps:
+	@.ci/ensure-system-deps
+
+test: deps lint typecheck pytest
 
 bench: $(STAMP)
 	@$(BIN)/python -m bench $(BENCH_ARGS)

@@ -566,3 +566,23 @@ def _multipart_payload(data: bytes, content_type: str) -> bytes:
         if b"\r\n\r\n" in part and b"filename=" in part.split(b"\r\n\r\n", 1)[0]:
             return part.split(b"\r\n\r\n", 1)[1].rstrip(b"\r\n")
     return data
+
+
+async def _serve_forever(port: int) -> None:
+    fake = await FakeSlack().start(port)
+    print(f"fake Slack listening: SLACK_API_URL={fake.base_url} SLACK_BOT_TOKEN={fake.token}", flush=True)
+    seen = 0
+    while True:
+        await asyncio.sleep(0.2)
+        for call in fake.calls[seen:]:
+            params = {k: v for k, v in call.params.items() if k != "_token"}
+            print(f"{call.method} -> {call.status} {json.dumps(params)[:300]}", flush=True)
+        seen = len(fake.calls)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Run the fake Slack Web API; print every call it gets.")
+    parser.add_argument("--port", type=int, default=8025)
+    asyncio.run(_serve_forever(parser.parse_args().port))

@@ -221,3 +221,22 @@ class SlackClient:
         if retry_num is not None:
             headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
         return await self.raw(json.dumps(body).encode(), "application/json", headers=headers)
+
+
+async def _main(url: str, command: str, text: str, secret: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        reply = await SlackClient(url, session, secret=secret).command(command, text)
+        print(reply.status, reply.text)
+
+
+if __name__ == "__main__":
+    import argparse
+    import asyncio
+
+    parser = argparse.ArgumentParser(description="Send a signed slash command to a running Flare.")
+    parser.add_argument("url", help="Flare's base URL, e.g. http://127.0.0.1:8080")
+    parser.add_argument("command", help="e.g. /incident")
+    parser.add_argument("text", nargs="*", help="the command text, e.g. help")
+    parser.add_argument("--secret", default=SIGNING_SECRET, help="the SLACK_SIGNING_SECRET Flare runs with")
+    args = parser.parse_args()
+    asyncio.run(_main(args.url, args.command, " ".join(args.text), args.secret))
