@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -21,7 +22,6 @@ from handlers.keys import BOLT, CONTAINER
 def build_bolt(container: Container, client: AsyncWebClient) -> AsyncApp:
     """An AsyncApp with every listener registered; listeners finish before the HTTP answer."""
     settings = container.settings
-    assert settings.slack_signing_secret is not None
     assert settings.slack_bot_token is not None
     token = settings.slack_bot_token.get_secret_value()
 
@@ -38,7 +38,26 @@ def build_bolt(container: Container, client: AsyncWebClient) -> AsyncApp:
             user_id=user_id,
         )
 
-    bolt = AsyncApp(
+    # Bolt also reads SLACK_BOT_TOKEN from the environment and warns that the client's (token-less)
+    # settings win; that is intended here (tokens come from `authorize`), so the warning is muted.
+    framework_log = logging.getLogger("slack_bolt.AsyncApp")
+    previous = framework_log.level
+    framework_log.setLevel(logging.ERROR)
+    try:
+        bolt = _make_app(container, client, authorize)
+    finally:
+        framework_log.setLevel(previous)
+    bolt.error(on_error)
+    for register in registry.BOLT_LISTENERS:
+        register(bolt, container)
+    return bolt
+
+
+def _make_app(container: Container, client: AsyncWebClient, authorize: Any) -> AsyncApp:
+    settings = container.settings
+    assert settings.slack_signing_secret is not None
+    return AsyncApp(
+        name="flare",
         client=client,
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         authorize=authorize,
@@ -47,10 +66,6 @@ def build_bolt(container: Container, client: AsyncWebClient) -> AsyncApp:
         process_before_response=True,
         raise_error_for_unhandled_request=False,
     )
-    bolt.error(on_error)
-    for register in registry.BOLT_LISTENERS:
-        register(bolt, container)
-    return bolt
 
 
 async def slack_events(request: web.Request) -> web.Response:
