@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -12,19 +12,36 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.catalog import Catalog
 from bot.container import Container
-from handlers import health
+from bot.incidents.capture import enrich_pending
+from bot.incidents.reminders import send_due_reminders, sync_channels
+from handlers import api, events, health, incident_actions, incident_views, tasks
 from handlers.commands import incident
 
 BOLT_LISTENERS: list[Callable[[AsyncApp, Container], None]] = [
     incident.register,
+    incident_actions.register,
+    incident_views.register,
+    events.register,
 ]
 
 HTTP_ROUTES: list[Callable[[web.Application], None]] = [
     health.add_routes,
+    tasks.add_routes,
+    api.add_routes,
 ]
 
 # Long-running coroutines started with the app and cancelled at shutdown (e.g. the tick timer).
-BACKGROUND: list[Callable[[Container], Coroutine[Any, Any, None]]] = []
+BACKGROUND: list[Callable[[Container], Coroutine[Any, Any, None]]] = [
+    tasks.tick_timer,
+]
+
+# Jobs run by every tick (POST /tasks/tick and the in-process timer); each must be safe when
+# several instances tick at once.
+TICK_JOBS: list[Callable[[Container], Awaitable[None]]] = [
+    sync_channels,
+    send_due_reminders,
+    enrich_pending,
+]
 
 # Extra validation run by `flare check-config` (runbooks, routes): (catalog, path) -> problems.
 CONFIG_CHECKS: list[Callable[[Catalog, Path], list[str]]] = []

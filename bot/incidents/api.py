@@ -42,7 +42,7 @@ async def declare(
     recorded on the incident and in its `declared` timeline event. Raises ValueError for an
     unknown severity or an empty title.
     """
-    return await flows.declare(c, session, request, origin=origin)
+    return to_ref(await flows.declare(c, session, request, origin=origin))
 
 
 async def get(session: AsyncSession, incident_id: int) -> IncidentRef | None:

@@ -22,7 +22,7 @@ from bot.incidents.models import ActionItem, Incident
 from bot.incidents.naming import channel_name
 from bot.incidents.queries import load
 from bot.incidents.timeline import record_event
-from bot.incidents.types import DeclareRequest, IncidentRef, snapshot, to_ref
+from bot.incidents.types import DeclareRequest, snapshot
 from bot.slack.escape import truncate
 from bot.slack.outbox import (
     Outbound,
@@ -79,7 +79,7 @@ def responders(catalog: Catalog, service: str | None) -> list[str]:
 
 async def declare(
     c: Container, session: AsyncSession, request: DeclareRequest, *, origin: str | None = None
-) -> IncidentRef:
+) -> Incident:
     """Store the incident and enqueue its channel, invites, pinned card, topic and announcements."""
     severity = parse_severity(request.severity)
     if severity is None:
@@ -90,7 +90,7 @@ async def declare(
     if request.dedup_key is not None:
         existing = await _by_dedup_key(session, request.dedup_key)
         if existing is not None:
-            return to_ref(existing)
+            return existing
     now = c.clock.now()
     values: dict[str, Any] = {
         "title": truncate(title, TITLE_LIMIT),
@@ -118,7 +118,7 @@ async def declare(
         assert request.dedup_key is not None
         existing = await _by_dedup_key(session, request.dedup_key)
         assert existing is not None
-        return to_ref(existing)
+        return existing
     incident = await load(session, new_id)
     assert incident is not None
     incident.channel_name = channel_name(c.catalog.incidents.channel_prefix, now, new_id, title)
@@ -150,7 +150,7 @@ async def declare(
             data={"role": "commander", "user": request.commander, "previous": None},
         )
     await _open_channel(c, session, incident)
-    return to_ref(incident)
+    return incident
 
 
 async def _by_dedup_key(session: AsyncSession, key: str) -> Incident | None:

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.incidents.lifecycle import OPEN_STATUSES
-from bot.incidents.models import Incident
+from bot.incidents.models import ActionItem, Incident
 from bot.slack.models import SlackRef
 
 # How many channel-less incidents a lookup by channel id considers (see find_by_channel).
@@ -122,3 +122,9 @@ async def sync_channel_ids(session: AsyncSession, limit: int = 500) -> int:
             .values(channel_id=channel)
         )
     return len(refs)
+
+
+async def action_items(session: AsyncSession, incident_id: int) -> Sequence[ActionItem]:
+    """An incident's action items, oldest first."""
+    stmt = select(ActionItem).where(ActionItem.incident_id == incident_id).order_by(ActionItem.id)
+    return (await session.execute(stmt)).scalars().all()

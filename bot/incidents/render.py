@@ -155,14 +155,14 @@ def update_notice(s: IncidentSnapshot, actor: str, text: str) -> tuple[str, Bloc
     ]
 
 
-def reminder_notice(s: IncidentSnapshot, minutes: int) -> tuple[str, Blocks]:
+def reminder_notice(s: IncidentSnapshot, minutes: int, quiet: int) -> tuple[str, Blocks]:
     """The status-update reminder, mentioning the commander (or the declarer when there is none)."""
     if s.commander:
         target = who(s.commander)
     else:
         target = f"{who(s.declared_by)} (no commander assigned: `/incident assign commander @someone`)"
     line = (
-        f":alarm_clock: {target}: no status update on *{s.human_id}* for {minutes} min "
+        f":alarm_clock: {target}: no status update on *{s.human_id}* for {quiet} min "
         f"({s.severity} expects one every {minutes} min). Post one with `/incident update <text>` "
         "or the card's *Post update* button."
     )
