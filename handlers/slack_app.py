@@ -38,15 +38,7 @@ def build_bolt(container: Container, client: AsyncWebClient) -> AsyncApp:
             user_id=user_id,
         )
 
-    # Bolt also reads SLACK_BOT_TOKEN from the environment and warns that the client's (token-less)
-    # settings win; that is intended here (tokens come from `authorize`), so the warning is muted.
-    framework_log = logging.getLogger("slack_bolt.AsyncApp")
-    previous = framework_log.level
-    framework_log.setLevel(logging.ERROR)
-    try:
-        bolt = _make_app(container, client, authorize)
-    finally:
-        framework_log.setLevel(previous)
+    bolt = _make_app(container, client, authorize)
     bolt.error(on_error)
     for register in registry.BOLT_LISTENERS:
         register(bolt, container)
@@ -58,6 +50,7 @@ def _make_app(container: Container, client: AsyncWebClient, authorize: Any) -> A
     assert settings.slack_signing_secret is not None
     return AsyncApp(
         name="flare",
+        logger=_bolt_logger(),
         client=client,
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         authorize=authorize,
@@ -66,6 +59,20 @@ def _make_app(container: Container, client: AsyncWebClient, authorize: Any) -> A
         process_before_response=True,
         raise_error_for_unhandled_request=False,
     )
+
+
+class _DropTokenWarning(logging.Filter):
+    # Bolt also reads SLACK_BOT_TOKEN from the environment and warns that the client it was given
+    # wins; that is intended (the token comes from `authorize`), so the warning is noise.
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("flare.bolt")
+    if not logger.filters:
+        logger.addFilter(_DropTokenWarning())
+    return logger
 
 
 async def slack_events(request: web.Request) -> web.Response:
