@@ -14,7 +14,7 @@ from bot.catalog import Catalog
 from bot.container import Container
 from bot.incidents.capture import enrich_pending
 from bot.incidents.reminders import send_due_reminders, sync_channels
-from handlers import api, events, health, incident_actions, incident_views, tasks
+from handlers import api, events, health, incident_actions, incident_views, tasks, webhooks
 from handlers.commands import incident
 
 BOLT_LISTENERS: list[Callable[[AsyncApp, Container], None]] = [
@@ -28,6 +28,7 @@ HTTP_ROUTES: list[Callable[[web.Application], None]] = [
     health.add_routes,
     tasks.add_routes,
     api.add_routes,
+    webhooks.add_routes,
 ]
 
 # Long-running coroutines started with the app and cancelled at shutdown (e.g. the tick timer).

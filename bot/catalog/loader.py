@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bot.catalog.model import Catalog
+from bot.catalog.routing import routing_problems
+from bot.catalog.webhooks import webhook_problems
 from bot.catalog.yamlpath import ConfigError, ConfigProblem, LocatedYaml
 
 # Cross-reference checks run after the schema is valid. Each yields (path, problem).
@@ -21,7 +23,7 @@ def _service_teams_exist(catalog: Catalog) -> Iterable[tuple[tuple[str | int, ..
             yield ("services", i, "team"), f"unknown team {service.team!r} (teams: {known})"
 
 
-CROSS_CHECKS: list[CrossCheck] = [_service_teams_exist]
+CROSS_CHECKS: list[CrossCheck] = [_service_teams_exist, routing_problems, webhook_problems]
 
 
 def parse_catalog(text: str, file: str = "<catalog>") -> Catalog:

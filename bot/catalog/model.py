@@ -6,6 +6,7 @@ from pydantic import model_validator
 
 from bot.catalog.base import StrictModel
 from bot.catalog.incidents import IncidentSettings
+from bot.catalog.routing import Routing
 from bot.catalog.services import (
     DEFAULT_SEVERITIES,
     Channels,
@@ -16,6 +17,7 @@ from bot.catalog.services import (
     SeverityOverride,
     Team,
 )
+from bot.catalog.webhooks import Webhooks
 
 
 class Catalog(StrictModel):
@@ -26,6 +28,8 @@ class Catalog(StrictModel):
     severities: dict[SeverityName, SeverityOverride] = {}
     channels: Channels = Channels()
     incidents: IncidentSettings = IncidentSettings()
+    routes: Routing = Routing()
+    webhooks: Webhooks = Webhooks()
 
     @model_validator(mode="after")
     def _unique_service_names(self) -> Catalog:

@@ -1,0 +1,176 @@
+"""Turns changed alert groups into Slack posts and coalesced updates, through the outbox.
+
+Intake only marks a group changed (`version`). The publisher renders changed groups and writes one
+post or chat.update per group, then waits until that write has been delivered and the pacing
+window has passed before it writes the next one: at most one Slack write per message per window,
+however many alerts arrive. Groups are claimed with FOR UPDATE SKIP LOCKED, so every instance can
+run a publisher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.alerts import linking
+from bot.alerts.models import AlertGroup
+from bot.alerts.queries import group_alerts
+from bot.alerts.render import GroupView, render_group
+from bot.container import Container
+from bot.slack.models import OutboxItem
+from bot.slack.outbox import Outbound, enqueue, lane_for, post_message, update_message
+
+log = logging.getLogger("flare.alerts")
+
+
+def message_key(group_id: int) -> str:
+    """The outbox reference of a group's message."""
+    return f"alert-group:{group_id}"
+
+
+class GroupPublisher:
+    """Renders changed groups into the outbox; `run` loops, `publish_due` does one pass."""
+
+    def __init__(self, c: Container, *, batch_size: int = 20) -> None:
+        self.c = c
+        self.window = timedelta(seconds=c.catalog.routes.update_interval_seconds)
+        self.poll = min(1.0, self.window.total_seconds() / 4)
+        self.batch_size = batch_size
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    def wake(self) -> None:
+        """Look for changed groups now."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Make `run` return after the pass in progress."""
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Publish until stopped; database errors are logged and retried at the next poll."""
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                handled = await self.publish_due()
+            except Exception:
+                log.exception("publishing alert groups failed; retrying")
+                handled = 0
+            if handled >= self.batch_size:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll)
+
+    async def publish_due(self) -> int:
+        """Render every changed group whose message may be written now; how many groups were examined."""
+        c = self.c
+        now = c.clock.now()
+        async with c.transaction() as session:
+            groups = list(
+                (
+                    await session.execute(
+                        select(AlertGroup)
+                        .where(
+                            AlertGroup.version > AlertGroup.rendered_version, AlertGroup.next_render_at <= now
+                        )
+                        .order_by(AlertGroup.next_render_at, AlertGroup.id)
+                        .limit(self.batch_size)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).scalars()
+            )
+            if not groups:
+                return 0
+            previous = await _writes(session, [g.last_write_key for g in groups if g.last_write_key])
+            for group in groups:
+                wait = self._pace(group, previous.get(group.last_write_key or ""), now)
+                if wait is not None:
+                    group.next_render_at = wait
+                    continue
+                await self._publish(session, group, previous.get(group.last_write_key or ""), now)
+        return len(groups)
+
+    def _pace(
+        self, group: AlertGroup, previous: tuple[str, datetime | None] | None, now: datetime
+    ) -> datetime | None:
+        """When the group's next write may happen, or None if it may happen now."""
+        if previous is None:
+            return None
+        status, sent_at = previous
+        if status == "pending":
+            return now + timedelta(seconds=self.poll)
+        if status == "sent" and sent_at is not None and sent_at + self.window > now:
+            return sent_at + self.window
+        return None
+
+    async def _publish(
+        self,
+        session: AsyncSession,
+        group: AlertGroup,
+        previous: tuple[str, datetime | None] | None,
+        now: datetime,
+    ) -> None:
+        incident = await linking.refresh(self.c, session, group)
+        alerts = await group_alerts(session, group.id, self.c.catalog.routes.max_alerts_shown)
+        view = group_view(group, incident.human_id if incident else None)
+        text, blocks = render_group(view, alerts, max_shown=self.c.catalog.routes.max_alerts_shown)
+        key = message_key(group.id)
+        reposting = (
+            previous is not None and previous[0] == "failed" and ":post:" in (group.last_write_key or "")
+        )
+        item: Outbound
+        if group.rendered_version == 0 or reposting:
+            item = post_message(
+                group.channel, text=text, blocks=blocks, key=key, dedup_key=f"{key}:post:{group.version}"
+            )
+        else:
+            update = update_message(key, lane=lane_for(group.channel), text=text, blocks=blocks)
+            item = dataclasses.replace(update, dedup_key=f"{key}:v{group.version}")
+        await enqueue(session, item)
+        group.last_write_key = item.dedup_key
+        group.rendered_version = group.version
+        group.next_render_at = now + self.window
+        if incident is not None:
+            await linking.report(self.c, session, group, incident, view, now)
+
+
+async def _writes(session: AsyncSession, keys: list[str]) -> dict[str, tuple[str, datetime | None]]:
+    """Delivery state of earlier outbox writes, by their dedup key."""
+    if not keys:
+        return {}
+    rows = await session.execute(
+        select(OutboxItem.dedup_key, OutboxItem.status, OutboxItem.sent_at).where(
+            OutboxItem.dedup_key.in_(keys)
+        )
+    )
+    return {str(r.dedup_key): (r.status, r.sent_at) for r in rows}
+
+
+def group_view(group: AlertGroup, incident: str | None) -> GroupView:
+    """What the renderer needs to know about a stored group."""
+    return GroupView(
+        id=group.id,
+        title=group.title,
+        source=group.source,
+        route=group.route,
+        severity=group.severity,
+        firing=group.firing,
+        total=group.total,
+        first_seen=group.first_seen,
+        service=group.service,
+        env=group.env,
+        mention=group.mention,
+        runbook=group.runbook,
+        group_labels=dict(group.group_labels or {}),
+        last_ended_at=group.last_ended_at,
+        resolved_at=group.resolved_at,
+        acked_by=group.acked_by,
+        incident=incident,
+    )

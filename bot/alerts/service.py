@@ -1,0 +1,139 @@
+"""Alert intake: route, then store with group commit, then let the publisher render.
+
+Concurrent requests are stored together: while one transaction runs, new submissions queue, and
+the next transaction takes all of them (up to a size limit). Each request is answered only after
+the transaction holding its alerts has committed. Nothing about correctness depends on this
+batching; it only saves round trips under load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from dataclasses import dataclass
+
+from bot.alerts.alert import Parsed
+from bot.alerts.linking import auto_declare
+from bot.alerts.publisher import GroupPublisher
+from bot.alerts.routing import targets_for
+from bot.alerts.store import Outcome, Submission, store_batch
+from bot.container import Container
+from bot.http.errors import is_storage_unavailable
+
+log = logging.getLogger("flare.alerts")
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+
+
+@dataclass
+class _Pending:
+    submission: Submission
+    future: asyncio.Future[Outcome]
+    size: int
+
+
+class AlertIntake:
+    """Stores parsed webhook payloads durably and keeps their group messages up to date."""
+
+    def __init__(
+        self, c: Container, *, max_batch_alerts: int = 2000, publisher: GroupPublisher | None = None
+    ):
+        self.c = c
+        self.publisher = publisher or GroupPublisher(c)
+        self.max_batch_alerts = max_batch_alerts
+        self._queue: deque[_Pending] = deque()
+        self._worker: asyncio.Task[None] | None = None
+        self._publishing: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start the publisher loop."""
+        self._publishing = asyncio.create_task(self.publisher.run(), name="alert-publisher")
+
+    async def stop(self) -> None:
+        """Finish queued submissions and stop the publisher."""
+        if self._worker is not None:
+            await asyncio.gather(self._worker, return_exceptions=True)
+        await self.publisher.stop()
+        if self._publishing is not None:
+            try:
+                await asyncio.wait_for(self._publishing, timeout=5.0)
+            except TimeoutError:
+                log.warning("alert publisher did not stop in time")
+
+    async def submit(self, parsed: Parsed) -> Outcome:
+        """Route and durably store `parsed`; returns once committed (raises if storage fails)."""
+        for alert in parsed.alerts:
+            self.c.metrics.alerts_received.labels(alert.source, alert.status).inc()
+        submission = Submission(
+            [(alert, targets_for(self.c.catalog, alert)) for alert in parsed.alerts],
+            delivery_key=parsed.delivery_key,
+        )
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Pending(submission, future, max(len(parsed.alerts), 1)))
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._drain(), name="alert-intake")
+        return await future
+
+    async def _drain(self) -> None:
+        while self._queue:
+            batch = [self._queue.popleft()]
+            size = batch[0].size
+            while self._queue and size + self._queue[0].size <= self.max_batch_alerts:
+                item = self._queue.popleft()
+                batch.append(item)
+                size += item.size
+            try:
+                outcomes = await self._store([p.submission for p in batch])
+            except Exception as exc:
+                if len(batch) > 1 and not is_storage_unavailable(exc):
+                    # One bad submission must not fail the others stored with it: retry one by one.
+                    for pending in batch:
+                        await self._store_one(pending)
+                    continue
+                for pending in batch:
+                    if not pending.future.done():
+                        pending.future.set_exception(exc)
+                continue
+            for pending, outcome in zip(batch, outcomes, strict=True):
+                if not pending.future.done():
+                    pending.future.set_result(outcome)
+
+    async def _store_one(self, pending: _Pending) -> None:
+        try:
+            (outcome,) = await self._store([pending.submission])
+        except Exception as exc:
+            if not pending.future.done():
+                pending.future.set_exception(exc)
+            return
+        if not pending.future.done():
+            pending.future.set_result(outcome)
+
+    async def _store(self, batch: list[Submission]) -> list[Outcome]:
+        for attempt in range(3):
+            try:
+                async with self.c.transaction() as session:
+                    outcomes = await store_batch(session, batch, self.c.clock.now())
+                    declare = set().union(*(o.declare for o in outcomes))
+                    if declare:
+                        await auto_declare(self.c, session, declare)
+            except Exception as exc:
+                if attempt < 2 and _retryable(exc):
+                    log.info("alert batch hit a serialization conflict; retrying", extra={"attempt": attempt})
+                    continue
+                raise
+            self.publisher.wake()
+            return outcomes
+        raise AssertionError("unreachable")
+
+
+def _retryable(exc: BaseException) -> bool:
+    """A PostgreSQL serialization failure or deadlock, anywhere in the exception's chain."""
+    seen: BaseException | None = exc
+    for _ in range(6):
+        if seen is None:
+            return False
+        state = getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)
+        if state in RETRYABLE_SQLSTATES:
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False

@@ -1,0 +1,1 @@
+"""One parser per alert source; each turns a decoded payload into normalised Alerts."""
