@@ -78,8 +78,12 @@ def _reason(request: web.Request, exc: web.HTTPException) -> str:
     return text
 
 
+_QUIET_PREFIXES = ("/health/", "/metrics")
+access_log = logging.getLogger("flare.access")
+
+
 def metrics_middleware(metrics: Metrics) -> Middleware:
-    """Observe request latency by route template."""
+    """Observe request latency by route template and log one line per request (probes excepted)."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -93,10 +97,19 @@ def metrics_middleware(metrics: Metrics) -> Middleware:
             status = exc.status
             raise
         finally:
+            elapsed = time.perf_counter() - started
             resource = request.match_info.route.resource
             route = resource.canonical if resource is not None else "unmatched"
-            metrics.http_request_seconds.labels(route, request.method, str(status)).observe(
-                time.perf_counter() - started
-            )
+            metrics.http_request_seconds.labels(route, request.method, str(status)).observe(elapsed)
+            if not request.path.startswith(_QUIET_PREFIXES):
+                access_log.info(
+                    "request",
+                    extra={
+                        "method": request.method,
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 1),
+                    },
+                )
 
     return middleware

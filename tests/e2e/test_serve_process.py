@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 
@@ -21,10 +22,13 @@ pytestmark = pytest.mark.slow
 async def test_serve_answers_slack_and_health_then_stops_on_sigterm_within_8s(
     fake_slack: FakeSlack, database_url: str, tmp_path: Path
 ) -> None:
-    server = await start_server(server_env(fake_slack, database_url, METRICS_TOKEN="m-token-123"), tmp_path)
+    env = server_env(fake_slack, database_url, METRICS_TOKEN="m-token-123", LOG_LEVEL="INFO")
+    server = await start_server(env, tmp_path)
     try:
         async with aiohttp.ClientSession() as session:
-            reply = await SlackClient(server.url, session).command("/incident", "help")
+            reply = await SlackClient(server.url, session).command(
+                "/incident", "help", headers={"X-Request-Id": "req-e2e-1"}
+            )
             assert reply.status == 200
             assert "/incident" in reply.json()["text"]
             async with session.get(server.url + "/health/deep") as response:
@@ -48,6 +52,14 @@ async def test_serve_answers_slack_and_health_then_stops_on_sigterm_within_8s(
     assert code == 0, server.log()
     assert elapsed < 8.0
     assert "Traceback" not in server.log()
+    records = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    assert records, "no JSON log lines"
+    [access] = [
+        r for r in records if r.get("logger") == "flare.access" and r.get("request_id") == "req-e2e-1"
+    ]
+    assert (access["route"], access["status"], access["method"]) == ("/slack/events", 200, "POST")
+    assert "m-token-123" not in server.log()
+    assert any(r["message"] == "shutting down" for r in records)
 
 
 async def test_pending_messages_are_delivered_after_kill_9_and_restart(

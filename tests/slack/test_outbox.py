@@ -21,6 +21,7 @@ from bot.slack.outbox import (
     pin_message,
     post_message,
     update_message,
+    upload_file,
 )
 from bot.slack.refs import channel_ref
 from tests.conftest import Flare, StartFlare
@@ -324,3 +325,28 @@ async def items_after_stop(flare: Flare) -> list[Any]:
             return list((await session.execute(select(OutboxItem))).scalars())
     finally:
         await db.close()
+
+
+async def test_file_upload_goes_through_files_upload_v2(fast_flare: Flare, fake_slack: FakeSlack) -> None:
+    content = "# INC-7 post-mortem\n\n| time | event |\n" + "x" * 5000
+    await send(
+        fast_flare,
+        upload_file(
+            "C0FILES001",
+            filename="INC-7.md",
+            content=content,
+            title="INC-7 draft",
+            comment="Draft post-mortem",
+        ),
+    )
+    [row] = await wait_until_settled(fast_flare)
+    assert row.status == "sent"
+    assert [c.method for c in fake_slack.calls if c.method.startswith("files.")] == [
+        "files.getUploadURLExternal",
+        "files.completeUploadExternal",
+    ]
+    [stored] = fake_slack.files
+    assert stored["channel"] == "C0FILES001"
+    assert stored["title"] == "INC-7 draft"
+    assert stored["initial_comment"] == "Draft post-mortem"
+    assert stored["content"].decode() == content
