@@ -10,11 +10,22 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
+from bot.alerts.actions import link_open_groups, publish_groups
 from bot.catalog import Catalog
 from bot.container import Container
 from bot.incidents.capture import enrich_pending
 from bot.incidents.reminders import send_due_reminders, sync_channels
-from handlers import api, events, health, incident_actions, incident_views, tasks, webhooks
+from handlers import (
+    alert_actions,
+    api,
+    events,
+    health,
+    incident_actions,
+    incident_views,
+    routes_cli,
+    tasks,
+    webhooks,
+)
 from handlers.commands import incident
 
 BOLT_LISTENERS: list[Callable[[AsyncApp, Container], None]] = [
@@ -22,6 +33,7 @@ BOLT_LISTENERS: list[Callable[[AsyncApp, Container], None]] = [
     incident_actions.register,
     incident_views.register,
     events.register,
+    alert_actions.register,
 ]
 
 HTTP_ROUTES: list[Callable[[web.Application], None]] = [
@@ -42,10 +54,14 @@ TICK_JOBS: list[Callable[[Container], Awaitable[None]]] = [
     sync_channels,
     send_due_reminders,
     enrich_pending,
+    link_open_groups,
+    publish_groups,
 ]
 
 # Extra validation run by `flare check-config` (runbooks, routes): (catalog, path) -> problems.
 CONFIG_CHECKS: list[Callable[[Catalog, Path], list[str]]] = []
 
 # Extra `flare` subcommands: each adds a subparser with set_defaults(func=...).
-CLI_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
+CLI_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
+    routes_cli.add_command,
+]
