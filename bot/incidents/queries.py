@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.incidents.lifecycle import OPEN_STATUSES
@@ -128,3 +128,13 @@ async def action_items(session: AsyncSession, incident_id: int) -> Sequence[Acti
     """An incident's action items, oldest first."""
     stmt = select(ActionItem).where(ActionItem.incident_id == incident_id).order_by(ActionItem.id)
     return (await session.execute(stmt)).scalars().all()
+
+
+async def open_counts(session: AsyncSession) -> dict[str, int]:
+    """How many incidents are open, per severity."""
+    rows = await session.execute(
+        select(Incident.severity, func.count())
+        .where(Incident.status.in_(OPEN_STATUSES))
+        .group_by(Incident.severity)
+    )
+    return {severity: int(count) for severity, count in rows.all()}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from bot.catalog import SEVERITY_ORDER
 from bot.container import Container
+from bot.incidents.queries import open_counts
 from bot.slack.stats import pending_stats
 
 
@@ -11,3 +13,7 @@ async def refresh_gauges(c: Container) -> None:
     count, oldest = await pending_stats(c.db, c.clock.now())
     c.metrics.outbox_pending.set(count)
     c.metrics.outbox_oldest_age.set(oldest)
+    async with c.db.sessions() as session:
+        open_incidents = await open_counts(session)
+    for severity in SEVERITY_ORDER:
+        c.metrics.incidents_open.labels(severity).set(open_incidents.get(severity, 0))
