@@ -28,9 +28,11 @@ def load_json(body: bytes) -> Any:
     if not body.strip():
         raise PayloadError("body", "empty; expected a JSON object")
     try:
-        return json.loads(body)
+        decoded = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise PayloadError("body", "not UTF-8 text") from None
+    try:
+        return json.loads(decoded)
     except json.JSONDecodeError as exc:
         raise PayloadError(
             "body", f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -127,12 +127,13 @@ async def store_batch(session: AsyncSession, batch: list[Submission], now: datet
         inserts[alert.identity] = _Insert(owner, alert, targets, "resolved", ends)
 
     if closes:
+        # ORM bulk UPDATE by primary key: one executemany.
         await session.execute(
-            update(AlertRecord)
-            .where(AlertRecord.id == bindparam("b_id"))
-            .values(status="resolved", ends_at=bindparam("b_ends"), updated_at=now),
-            [{"b_id": i, "b_ends": e} for i, e in sorted(closes.items())],
-            execution_options={"synchronize_session": False},
+            update(AlertRecord),
+            [
+                {"id": i, "status": "resolved", "ends_at": e, "updated_at": now}
+                for i, e in sorted(closes.items())
+            ],
         )
         for _alert_id, owner in close_owner.items():
             outcomes[owner].resolved += 1
@@ -325,33 +326,20 @@ async def _apply_groups(
         starts = [c.first_seen for c in merged if c.first_seen is not None]
         params.append(
             {
-                "b_id": group_id,
-                "b_firing": firing,
-                "b_total": total,
-                "b_severity": most_severe([row.severity, *(s for c in merged for s in c.severities)]),
-                "b_first_seen": min([row.first_seen, *starts]),
-                "b_last_ended": last_ended,
-                "b_resolved_at": (row.resolved_at or now) if firing == 0 else None,
+                "id": group_id,
+                "firing": firing,
+                "total": total,
+                "severity": most_severe([row.severity, *(s for c in merged for s in c.severities)]),
+                "first_seen": min([row.first_seen, *starts]),
+                "last_ended_at": last_ended,
+                "resolved_at": (row.resolved_at or now) if firing == 0 else None,
+                "version": row.version + 1,
+                "updated_at": now,
             }
         )
         _credit(group_id, merged, outcomes)
     if params:
-        await session.execute(
-            update(AlertGroup)
-            .where(AlertGroup.id == bindparam("b_id"))
-            .values(
-                firing=bindparam("b_firing"),
-                total=bindparam("b_total"),
-                severity=bindparam("b_severity"),
-                first_seen=bindparam("b_first_seen"),
-                last_ended_at=bindparam("b_last_ended"),
-                resolved_at=bindparam("b_resolved_at"),
-                version=AlertGroup.version + 1,
-                updated_at=now,
-            ),
-            params,
-            execution_options={"synchronize_session": False},
-        )
+        await session.execute(update(AlertGroup), params)
     for group_id, change in created.items():
         _credit(group_id, [change], outcomes)
     members = [
@@ -393,6 +381,7 @@ async def _lock_groups(session: AsyncSession, ids: set[int], keys: set[GroupKey]
             AlertGroup.first_seen,
             AlertGroup.last_ended_at,
             AlertGroup.resolved_at,
+            AlertGroup.version,
         )
         .where(or_(*clauses))
         .order_by(AlertGroup.id)
