@@ -1,0 +1,30 @@
+"""2xx only after storage: when the database cannot be reached, webhooks answer 503 so senders retry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bot.settings import Settings
+from tests.alerts.conftest import AM_TOKEN, am_alert, am_payload, bearer
+from tests.conftest import pg_url
+from tests.fakes.slack import FakeSlack
+
+
+def unreachable_database(tmp_path: Path) -> str:
+    """A database URL on the lane under test that cannot be reached."""
+    if pg_url() is not None:
+        return "postgresql+asyncpg://postgres@127.0.0.1:1/flare"
+    return f"sqlite+aiosqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'flare.db'}"
+
+
+async def test_storage_down_is_503_and_nothing_reaches_slack(
+    start_alerts: Any, make_settings: Callable[..., Settings], tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    flare = await start_alerts(settings=make_settings(database_url=unreachable_database(tmp_path)))
+    payload = am_payload(am_alert(service="checkout", severity="critical"))
+    status, body = await flare.post("/webhooks/alertmanager", json=payload, headers=bearer(AM_TOKEN))
+    assert status == 503
+    assert body == {"error": "unavailable", "reason": "storage is unavailable; retry later"}
+    assert fake_slack.calls_to("chat.postMessage") == []
