@@ -1,0 +1,1 @@
+"""Runbooks: step implementations, a registry, the engine, and YAML definitions."""

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bot.catalog.model import Catalog
+from bot.catalog.rbac import rbac_environments_exist
 from bot.catalog.routing import routing_problems
 from bot.catalog.webhooks import webhook_problems
 from bot.catalog.yamlpath import ConfigError, ConfigProblem, LocatedYaml
@@ -23,7 +24,17 @@ def _service_teams_exist(catalog: Catalog) -> Iterable[tuple[tuple[str | int, ..
             yield ("services", i, "team"), f"unknown team {service.team!r} (teams: {known})"
 
 
-CROSS_CHECKS: list[CrossCheck] = [_service_teams_exist, routing_problems, webhook_problems]
+def _rbac_environments_exist(catalog: Catalog) -> Iterable[tuple[tuple[str | int, ...], str]]:
+    known = {env for service in catalog.services for env in service.environments}
+    return rbac_environments_exist(catalog.rbac, known)
+
+
+CROSS_CHECKS: list[CrossCheck] = [
+    _service_teams_exist,
+    routing_problems,
+    webhook_problems,
+    _rbac_environments_exist,
+]
 
 
 def parse_catalog(text: str, file: str = "<catalog>") -> Catalog:

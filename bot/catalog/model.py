@@ -6,6 +6,7 @@ from pydantic import model_validator
 
 from bot.catalog.base import StrictModel
 from bot.catalog.incidents import IncidentSettings
+from bot.catalog.rbac import EnvironmentAccess, RollbackPolicy
 from bot.catalog.routing import Routing
 from bot.catalog.services import (
     DEFAULT_SEVERITIES,
@@ -15,6 +16,7 @@ from bot.catalog.services import (
     Severity,
     SeverityName,
     SeverityOverride,
+    Slug,
     Team,
 )
 from bot.catalog.webhooks import Webhooks
@@ -28,6 +30,8 @@ class Catalog(StrictModel):
     severities: dict[SeverityName, SeverityOverride] = {}
     channels: Channels = Channels()
     incidents: IncidentSettings = IncidentSettings()
+    rbac: dict[Slug, EnvironmentAccess] = {}
+    rollback: RollbackPolicy = RollbackPolicy()
     routes: Routing = Routing()
     webhooks: Webhooks = Webhooks()
 

@@ -72,6 +72,8 @@ class ServiceInfo:
     traffic: list[TrafficSplit]
     traffic_statuses: list[TrafficSplit]
     generation: int = 0
+    ready: bool = True
+    ready_message: str = ""
 
     def serving(self) -> dict[str, int]:
         """Revision name -> percent actually serving (from traffic_statuses)."""
@@ -81,3 +83,12 @@ class ServiceInfo:
             if name and split.percent:
                 shares[name] = shares.get(name, 0) + split.percent
         return shares
+
+    def tags(self) -> dict[str, str]:
+        """Revision name -> traffic tag, for revisions that have one."""
+        out: dict[str, str] = {}
+        for split in [*self.traffic, *self.traffic_statuses]:
+            name = split.revision or (self.latest_ready_revision if split.latest else None)
+            if name and split.tag:
+                out.setdefault(name, split.tag)
+        return out

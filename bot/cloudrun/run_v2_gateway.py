@@ -8,6 +8,7 @@ never touch Cloud Run before their first command.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -25,14 +26,32 @@ from bot.cloudrun.gateway import (
 from bot.cloudrun.models import Revision, ServiceInfo, ServiceRef, TrafficSplit
 
 T = TypeVar("T")
+_REVISION = 2  # TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION
+_LATEST = 1
+_SUCCEEDED = 4  # Condition.State.CONDITION_SUCCEEDED
 
 
 class RunV2Gateway:
-    """Talks to the Cloud Run Admin API v2."""
+    """Talks to the Cloud Run Admin API v2.
 
-    def __init__(self, api_endpoint: str | None = None, *, request_timeout: float = 15.0) -> None:
+    `read_retry_seconds` bounds how long reads retry 503/429 answers (0: no retry);
+    `poll_initial`/`poll_maximum` pace the polling of long-running operations.
+    """
+
+    def __init__(
+        self,
+        api_endpoint: str | None = None,
+        *,
+        request_timeout: float = 15.0,
+        read_retry_seconds: float = 5.0,
+        poll_initial: float = 0.5,
+        poll_maximum: float = 5.0,
+    ) -> None:
         self.api_endpoint = api_endpoint
         self.request_timeout = request_timeout
+        self.read_retry_seconds = read_retry_seconds
+        self.poll_initial = poll_initial
+        self.poll_maximum = poll_maximum
         self._lock = threading.Lock()
         self._services: Any = None
         self._revisions: Any = None
@@ -58,6 +77,20 @@ class RunV2Gateway:
                     self._revisions = run_v2.RevisionsClient()
             return self._services, self._revisions
 
+    def _read_retry(self) -> Any:
+        if self.read_retry_seconds <= 0:
+            return None
+        from google.api_core import exceptions as gexc
+        from google.api_core import retry as gretry
+
+        return gretry.Retry(
+            predicate=gretry.if_exception_type(gexc.ServiceUnavailable, gexc.TooManyRequests),
+            initial=min(0.25, self.read_retry_seconds),
+            maximum=2.0,
+            multiplier=2.0,
+            timeout=self.read_retry_seconds,
+        )
+
     async def _run(self, ref: ServiceRef, write: bool, fn: Callable[[], T]) -> T:
         try:
             return await asyncio.to_thread(fn)
@@ -68,18 +101,24 @@ class RunV2Gateway:
 
     async def get_service(self, ref: ServiceRef) -> ServiceInfo:
         """The service and its traffic."""
-        services, _ = await asyncio.to_thread(self._clients)
+        services, _ = await self._run(ref, False, self._clients)
+        retry = self._read_retry()
         raw = await self._run(
-            ref, False, lambda: services.get_service(name=ref.name, timeout=self.request_timeout)
+            ref,
+            False,
+            lambda: services.get_service(name=ref.name, timeout=self.request_timeout, retry=retry),
         )
         return service_info(ref, raw)
 
     async def list_revisions(self, ref: ServiceRef) -> list[Revision]:
         """Every revision, newest first."""
-        _, revisions = await asyncio.to_thread(self._clients)
+        _, revisions = await self._run(ref, False, self._clients)
+        retry = self._read_retry()
 
         def fetch() -> list[Any]:
-            return list(revisions.list_revisions(parent=ref.name, timeout=self.request_timeout))
+            request = {"parent": ref.name, "page_size": 100}
+            pager = revisions.list_revisions(request=request, timeout=self.request_timeout, retry=retry)
+            return list(pager)
 
         raw = await self._run(ref, False, fetch)
         result = [revision(r) for r in raw]
@@ -89,64 +128,99 @@ class RunV2Gateway:
     async def set_traffic(
         self, ref: ServiceRef, splits: Sequence[TrafficSplit], *, timeout: float = 120.0
     ) -> ServiceInfo:
-        """Replace the traffic split and wait for the rollout."""
+        """Replace the traffic split (update_mask=traffic) and wait for the operation."""
         if sum(s.percent for s in splits) != 100:
             raise CloudRunError("traffic percentages must add up to 100")
-        services, _ = await asyncio.to_thread(self._clients)
+        services, _ = await self._run(ref, True, self._clients)
+        from google.api_core import exceptions as gexc
+        from google.api_core import retry as gretry
+        from google.api_core.future import polling
         from google.cloud import run_v2
         from google.protobuf import field_mask_pb2
 
-        targets = []
-        for split in splits:
-            kind = (
-                run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST
-                if split.latest
-                else run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION
+        targets = [
+            run_v2.TrafficTarget(
+                type_=_LATEST if split.latest else _REVISION,
+                revision="" if split.latest else (split.revision or ""),
+                percent=split.percent,
+                tag=split.tag or "",
             )
-            targets.append(
-                run_v2.TrafficTarget(
-                    type_=kind, revision=split.revision or "", percent=split.percent, tag=split.tag or ""
-                )
-            )
+            for split in splits
+        ]
         request = run_v2.UpdateServiceRequest(
             service=run_v2.Service(name=ref.name, traffic=targets),
             update_mask=field_mask_pb2.FieldMask(paths=["traffic"]),
         )
+        poll = gretry.Retry(
+            predicate=polling.POLLING_PREDICATE,
+            initial=self.poll_initial,
+            maximum=self.poll_maximum,
+            multiplier=1.5,
+            timeout=timeout,
+        )
+        operation = await self._run(
+            ref, True, lambda: services.update_service(request=request, timeout=self.request_timeout)
+        )
 
-        def apply() -> Any:
-            operation = services.update_service(request=request, timeout=self.request_timeout)
-            return operation.result(timeout=timeout)
+        def wait() -> Any:
+            return operation.result(timeout=timeout, polling=poll)
 
-        raw = await self._run(ref, True, apply)
+        try:
+            raw = await asyncio.to_thread(wait)
+        except concurrent.futures.TimeoutError:
+            raise CloudRunUnavailable(
+                f"the traffic change of {ref.service} did not finish within {timeout:g}s; "
+                "check /deploy status before you retry"
+            ) from None
+        except gexc.GoogleAPICallError as exc:
+            if _is_transport_error(exc):
+                raise translate(exc, ref, write=True) from None
+            message = getattr(exc, "message", "") or str(exc)
+            raise OperationFailed(
+                f"Cloud Run could not apply the traffic change to {ref.service}: {message[:300]}"
+            ) from None
+        except Exception as exc:
+            raise translate(exc, ref, write=True) from None
         return service_info(ref, raw)
 
 
-def translate(exc: Exception, ref: ServiceRef, *, write: bool) -> CloudRunError:
-    """Turn a google.api_core exception into a sentence naming the fix."""
+def _is_transport_error(exc: Exception) -> bool:
+    """True when an error came from polling the operation (HTTP), not from the operation itself."""
+    return getattr(exc, "response", None) is not None
+
+
+def translate(exc: BaseException, ref: ServiceRef, *, write: bool) -> CloudRunError:
+    """Turn a google.api_core (or transport) exception into a sentence naming the fix."""
     from google.api_core import exceptions as gexc
 
+    if isinstance(exc, gexc.RetryError) and exc.cause is not None and exc.cause is not exc:
+        return translate(exc.cause, ref, write=write)
+    where = f"{ref.project}/{ref.region}"
     if isinstance(exc, gexc.NotFound):
-        return ServiceNotFound(f"service {ref.service} not found in {ref.project}/{ref.region}")
-    if isinstance(exc, gexc.PermissionDenied | gexc.Forbidden | gexc.Unauthenticated):
+        return ServiceNotFound(f"service {ref.service} not found in {where}")
+    if isinstance(exc, gexc.Unauthenticated):
+        return PermissionDenied(
+            f"Cloud Run rejected Flare's credentials for {ref.service} in {where}: check the service "
+            "account that Application Default Credentials resolve to"
+        )
+    if isinstance(exc, gexc.PermissionDenied | gexc.Forbidden):
         role = WRITE_ROLES if write else READ_ROLE
         return PermissionDenied(
-            f"permission denied on {ref.service} in {ref.project}/{ref.region}: Flare's service account "
-            f"needs {role}"
+            f"permission denied on {ref.service} in {where}: Flare's service account needs {role}"
         )
-    if isinstance(exc, gexc.GoogleAPICallError) and getattr(exc, "code", None) is not None:
+    if isinstance(exc, gexc.DeadlineExceeded | gexc.RetryError | TimeoutError):
+        return CloudRunUnavailable("Cloud Run did not answer in time; retry in a minute")
+    if isinstance(exc, gexc.GoogleAPICallError):
         code = int(exc.code or 0)
         if code >= 500 or code in (408, 429):
             return CloudRunUnavailable(f"Cloud Run is unavailable right now (HTTP {code}); retry in a minute")
         message = getattr(exc, "message", "") or str(exc)
-        if isinstance(exc, gexc.ClientError):
-            return CloudRunError(f"Cloud Run refused the request: {message[:300]}")
-    if isinstance(exc, gexc.RetryError | gexc.DeadlineExceeded | TimeoutError | ConnectionError):
-        return CloudRunUnavailable("Cloud Run did not answer in time; retry")
-    if isinstance(exc, gexc.GoogleAPICallError):
-        return OperationFailed(f"the Cloud Run operation failed: {str(exc)[:300]}")
+        return CloudRunError(f"Cloud Run refused the request for {ref.service}: {message[:300]}")
     name = type(exc).__name__
-    if "Timeout" in name or "Connection" in name:
-        return CloudRunUnavailable("Cloud Run could not be reached; retry")
+    if "Timeout" in name:
+        return CloudRunUnavailable("Cloud Run did not answer in time; retry in a minute")
+    if "Connection" in name or isinstance(exc, ConnectionError):
+        return CloudRunUnavailable("Cloud Run could not be reached; retry in a minute")
     return OperationFailed(f"the Cloud Run call failed ({name}): {str(exc)[:300]}")
 
 
@@ -165,13 +239,15 @@ def _split(target: Any) -> TrafficSplit:
     return TrafficSplit(
         percent=int(target.percent),
         revision=target.revision or None,
-        latest=kind == 1,
+        latest=kind == _LATEST,
         tag=target.tag or None,
     )
 
 
 def service_info(ref: ServiceRef, raw: Any) -> ServiceInfo:
     """A ServiceInfo from a run_v2.Service."""
+    condition = getattr(raw, "terminal_condition", None)
+    ready = condition is None or not condition.type_ or int(condition.state) == _SUCCEEDED
     return ServiceInfo(
         ref=ref,
         uri=raw.uri,
@@ -180,6 +256,8 @@ def service_info(ref: ServiceRef, raw: Any) -> ServiceInfo:
         traffic=[_split(t) for t in raw.traffic],
         traffic_statuses=[_split(t) for t in raw.traffic_statuses],
         generation=int(raw.generation or 0),
+        ready=ready,
+        ready_message=(condition.message if condition is not None else "") or "",
     )
 
 
@@ -189,7 +267,7 @@ def revision(raw: Any) -> Revision:
     message = ""
     for condition in raw.conditions:
         if condition.type_ == "Ready":
-            ready = int(condition.state) == 4  # CONDITION_SUCCEEDED
+            ready = int(condition.state) == _SUCCEEDED
             message = condition.message or ""
             break
     image = raw.containers[0].image if raw.containers else ""

@@ -3,8 +3,11 @@
 from bot.alerts.models import AlertGroup, AlertGroupMember, AlertRecord
 from bot.db.base import Base
 from bot.db.dedup import InboundKey
+from bot.db.locks import LeaseLock
 from bot.incidents.models import ActionItem, Incident, IncidentEvent
+from bot.rollback.models import Rollback, RollbackEvent
 from bot.slack.models import OutboxItem, OutboxLane, SlackRef
+from runbooks.models import RunbookRun, RunbookStepResult
 
 metadata = Base.metadata
 
@@ -17,8 +20,13 @@ __all__ = [
     "InboundKey",
     "Incident",
     "IncidentEvent",
+    "LeaseLock",
     "OutboxItem",
     "OutboxLane",
+    "Rollback",
+    "RollbackEvent",
+    "RunbookRun",
+    "RunbookStepResult",
     "SlackRef",
     "metadata",
 ]

@@ -1,0 +1,1 @@
+"""Rollbacks and traffic changes on Cloud Run: planning, guards, lock, execution, verification."""
