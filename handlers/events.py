@@ -32,9 +32,12 @@ async def _capture(
     if not channel or not capture.is_message_ts(ts):
         return
     pending: int | None = None
+    event_id = body.get("event_id")
     async with c.transaction() as session:
         incident = await queries.by_channel(session, channel)
-        if incident is None or not await first_delivery(session, f"event:{body.get('event_id')}"):
+        if incident is None or await capture.is_card(session, incident, ts):
+            return
+        if event_id and not await first_delivery(session, f"event:{event_id}"):
             return
         pending = await capture.capture(
             session,

@@ -16,9 +16,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.container import Container
-from bot.incidents.models import IncidentEvent
+from bot.incidents.models import Incident, IncidentEvent
 from bot.incidents.timeline import TEXT_LIMIT, record_event
 from bot.slack.gateway import SlackCallError, SlackPermanentError
+from bot.slack.models import SlackRef
 
 log = logging.getLogger("flare.incidents")
 PLACEHOLDER = "(fetching the message…)"
@@ -36,6 +37,12 @@ def is_message_ts(ts: object) -> bool:
         return False
     seconds, _, micros = ts.partition(".")
     return seconds.isdigit() and micros.isdigit()
+
+
+async def is_card(session: AsyncSession, incident: Incident, ts: str) -> bool:
+    """True when `ts` is the incident's own summary card (Flare pins it; that is not news)."""
+    ref = await session.get(SlackRef, incident.card_key)
+    return ref is not None and ref.ts == ts
 
 
 async def capture(

@@ -20,7 +20,6 @@ from bot.incidents import render
 from bot.incidents.lifecycle import Action, IncidentError, check_transition, parse_severity, require_open
 from bot.incidents.models import ActionItem, Incident
 from bot.incidents.naming import channel_name
-from bot.incidents.queries import load
 from bot.incidents.timeline import record_event
 from bot.incidents.types import DeclareRequest, snapshot
 from bot.slack.escape import truncate
@@ -28,6 +27,7 @@ from bot.slack.outbox import (
     Outbound,
     create_channel,
     enqueue,
+    enqueue_all,
     invite,
     lane_for,
     pin_message,
@@ -87,10 +87,6 @@ async def declare(
     title = " ".join(request.title.split())
     if not title:
         raise ValueError("an incident needs a title")
-    if request.dedup_key is not None:
-        existing = await _by_dedup_key(session, request.dedup_key)
-        if existing is not None:
-            return existing
     now = c.clock.now()
     values: dict[str, Any] = {
         "title": truncate(title, TITLE_LIMIT),
@@ -112,15 +108,15 @@ async def declare(
         "updated_at": now,
     }
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(Incident).values(**values).on_conflict_do_nothing().returning(Incident.id)
-    new_id = (await session.execute(stmt)).scalar_one_or_none()
-    if new_id is None:  # another request with the same dedup key won the race
+    # One round trip: insert unless the dedup key exists, and get the stored row back.
+    stmt = insert(Incident).values(**values).on_conflict_do_nothing().returning(Incident)
+    incident = (await session.scalars(stmt)).one_or_none()
+    if incident is None:  # the same dedup key was declared before (or concurrently)
         assert request.dedup_key is not None
         existing = await _by_dedup_key(session, request.dedup_key)
         assert existing is not None
         return existing
-    incident = await load(session, new_id)
-    assert incident is not None
+    new_id = incident.id
     incident.channel_name = channel_name(c.catalog.incidents.channel_prefix, now, new_id, title)
     await session.flush()
     await record_event(
@@ -162,20 +158,19 @@ async def _open_channel(c: Container, session: AsyncSession, incident: Incident)
     channel = channel_ref(key)
     lane = lane_for(channel)
     s = snapshot(incident)
-    await enqueue(session, create_channel(key, name=incident.channel_name, dedup_key=f"{key}:create"))
+    items = [create_channel(key, name=incident.channel_name, dedup_key=f"{key}:create")]
     people = [incident.declared_by, incident.commander, *responders(c.catalog, incident.service)]
     users = list(dict.fromkeys(u for u in people if u and _is_user(u)))
     if users:
-        await enqueue(session, invite(channel, users))
+        items.append(invite(channel, users))
     text, blocks = render.card(s)
-    await enqueue(session, post_message(channel, text=text, blocks=blocks, key=incident.card_key))
-    await enqueue(session, pin_message(incident.card_key, lane=lane))
-    await enqueue(session, set_topic(channel, render.topic(s)))
+    items.append(post_message(channel, text=text, blocks=blocks, key=incident.card_key))
+    items.append(pin_message(incident.card_key, lane=lane))
+    items.append(set_topic(channel, render.topic(s)))
     for target, group in announcement_targets(c.catalog, incident.service):
         text, blocks = render.announcement(s, f"<#{channel}>", group=group)
-        await enqueue(
-            session, post_message(target, text=text, blocks=blocks, key=_announce_key(incident, target))
-        )
+        items.append(post_message(target, text=text, blocks=blocks, key=_announce_key(incident, target)))
+    await enqueue_all(session, items)
 
 
 def _announce_key(incident: Incident, channel: str) -> str:

@@ -163,4 +163,7 @@ async def test_ignored_reactions_channels_and_own_pins(
     await flare.slack.event(reaction_event(elsewhere, other))
     card_message = fake_slack.posted(declared.id)[0]
     await flare.slack.event(pin_event(declared, card_message, by=BOT_USER_ID))
+    # Even before Flare knows its own user id, the card it pinned itself is not captured.
+    flare.container.identity.user_id = None
+    await flare.slack.event(pin_event(declared, card_message, by=BOT_USER_ID))
     assert await events(flare, 1, "pinned") == []
