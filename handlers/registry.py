@@ -15,6 +15,7 @@ from bot.catalog import Catalog
 from bot.container import Container
 from bot.incidents.capture import enrich_pending
 from bot.incidents.reminders import send_due_reminders, sync_channels
+from bot.rollback import recovery as rollback_recovery
 from handlers import (
     alert_actions,
     api,
@@ -22,11 +23,14 @@ from handlers import (
     health,
     incident_actions,
     incident_views,
+    rollback_actions,
     routes_cli,
     tasks,
     webhooks,
 )
-from handlers.commands import incident
+from handlers.commands import deploy, incident
+from handlers.commands import health as health_command
+from handlers.commands import rollback as rollback_command
 
 BOLT_LISTENERS: list[Callable[[AsyncApp, Container], None]] = [
     incident.register,
@@ -34,6 +38,10 @@ BOLT_LISTENERS: list[Callable[[AsyncApp, Container], None]] = [
     incident_views.register,
     events.register,
     alert_actions.register,
+    deploy.register,
+    rollback_command.register,
+    health_command.register,
+    rollback_actions.register,
 ]
 
 HTTP_ROUTES: list[Callable[[web.Application], None]] = [
@@ -46,6 +54,7 @@ HTTP_ROUTES: list[Callable[[web.Application], None]] = [
 # Long-running coroutines started with the app and cancelled at shutdown (e.g. the tick timer).
 BACKGROUND: list[Callable[[Container], Coroutine[Any, Any, None]]] = [
     tasks.tick_timer,
+    rollback_recovery.watch,
 ]
 
 # Jobs run by every tick (POST /tasks/tick and the in-process timer); each must be safe when

@@ -13,7 +13,7 @@ An environment that is not listed is closed: nobody may confirm changes there.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -71,7 +71,7 @@ def decide(rbac: dict[str, EnvironmentAccess], env: str, user: str) -> AccessDec
 
 
 def decide_with_groups(
-    decision: AccessDecision, user: str, members: dict[str, Iterable[str]], env: str
+    decision: AccessDecision, user: str, members: Mapping[str, Iterable[str]], env: str
 ) -> AccessDecision:
     """Finish an `ask_groups` decision with each group's members."""
     if decision.verdict != "ask_groups":

@@ -1,0 +1,355 @@
+"""Rollback requests through their states: planning, proposed, confirmed or cancelled.
+
+planning -> proposed (confirmation message posted) | refused (a guard) | failed (Cloud Run said no)
+proposed -> running (an allowed user confirmed and the service lock was free) | cancelled
+running  -> see bot/rollback/execute.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.catalog.rbac import AccessDecision
+from bot.cloudrun.gateway import CloudRunError
+from bot.cloudrun.models import Revision, ServiceInfo
+from bot.cloudrun.targets import Target, UnknownTarget, resolve
+from bot.container import Container
+from bot.db import locks
+from bot.db.upsert import insert_ignore
+from bot.rollback.lease import lease_seconds
+from bot.rollback.models import Rollback
+from bot.rollback.plan import Kind, Plan, PlanError, Request, make_plan
+from bot.rollback.queries import recent_changes
+from bot.rollback.record import ephemeral, incident_for, record
+from bot.rollback.render import RollbackView, guard_lines, message_key, render_rollback
+from bot.slack.escape import escape, user_mention
+from bot.slack.outbox import enqueue, lane_for, post_message, update_message
+
+COUNTED_KINDS = ("rollback", "restore")
+
+
+def lock_name(service: str, env: str) -> str:
+    """The per-service lock every traffic change takes."""
+    return f"cloudrun-service:{service}:{env}"
+
+
+def view_of(row: Rollback) -> RollbackView:
+    """The renderer's view of a row."""
+    return RollbackView(
+        id=row.id,
+        kind=row.kind,
+        service=row.service,
+        env=row.env,
+        status=row.status,
+        requested_by=row.requested_by,
+        plan=Plan.from_json(row.plan) if row.plan else None,
+        step=row.step,
+        decided_by=row.confirmed_by,
+        detail=row.detail,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+    )
+
+
+async def refresh_message(c: Container, session: AsyncSession, row: Rollback) -> None:
+    """Enqueue a chat.update of the rollback's message to show its current state."""
+    text, blocks = render_rollback(view_of(row), c.clock.now())
+    await enqueue(
+        session, update_message(message_key(row.id), lane=lane_for(row.channel_id), text=text, blocks=blocks)
+    )
+
+
+def count(c: Container, row: Rollback, result: str) -> None:
+    """rollbacks_total{service,env,result}, for rollbacks and restores."""
+    if row.kind in COUNTED_KINDS:
+        c.metrics.rollbacks.labels(row.service, row.env, result).inc()
+
+
+async def fetch(c: Container, target: Target) -> tuple[ServiceInfo, list[Revision]]:
+    """The service and its revisions, read concurrently."""
+    info, revisions = await asyncio.gather(
+        c.cloudrun.get_service(target.ref), c.cloudrun.list_revisions(target.ref)
+    )
+    return info, revisions
+
+
+async def request_change(
+    c: Container,
+    *,
+    request_key: str,
+    kind: Kind,
+    service: str,
+    env: str,
+    channel: str,
+    user: str,
+    request: Request,
+    runbook_run_id: int | None = None,
+) -> int | None:
+    """Store a new request in `planning`; None when this request_key was already received."""
+    now = c.clock.now()
+    async with c.transaction() as session:
+        inserted = await insert_ignore(
+            session,
+            Rollback,
+            {
+                "request_key": request_key[:200],
+                "kind": kind,
+                "service": service,
+                "env": env,
+                "channel_id": channel,
+                "requested_by": user,
+                "request": request.to_json(),
+                "status": "planning",
+                "step": "planning",
+                "runbook_run_id": runbook_run_id,
+                "created_at": now,
+                "lease_until": now + timedelta(seconds=lease_seconds(c)),
+            },
+        )
+        if not inserted:
+            return None
+        row = (
+            await session.execute(select(Rollback).where(Rollback.request_key == request_key[:200]))
+        ).scalar_one()
+        incident = await incident_for(session, channel, service)
+        row.incident_id = incident.id if incident else None
+        return row.id
+
+
+async def plan_and_propose(c: Container, rollback_id: int) -> str:
+    """Read Cloud Run, plan, check guards, then post the confirmation (or refuse). Returns the status."""
+    async with c.db.sessions() as session:
+        row = await session.get(Rollback, rollback_id)
+        if row is None or row.status != "planning":
+            return row.status if row else "missing"
+        request = Request.from_json(row.request)
+        parent = await session.get(Rollback, request.parent_id) if request.parent_id else None
+        parent_plan = Plan.from_json(parent.plan) if parent is not None and parent.plan else None
+        window = c.catalog.rollback.loop_window_minutes
+        recent = await recent_changes(
+            session, row.service, row.env, c.clock.now() - timedelta(minutes=max(window, 1))
+        )
+    try:
+        target = resolve(c.catalog, row.service, row.env)
+        info, revisions = await fetch(c, target)
+        plan = make_plan(
+            row.kind,  # type: ignore[arg-type]
+            request,
+            info,
+            revisions,
+            recent,
+            now=c.clock.now(),
+            window_minutes=window,
+            parent=parent_plan,
+        )
+    except (CloudRunError, UnknownTarget) as exc:
+        return await _end_planning(c, rollback_id, "failed", f"Could not plan it: {exc}")
+    except PlanError as exc:
+        return await _end_planning(c, rollback_id, "refused", str(exc))
+    if plan.failed_guards:
+        reason = guard_lines(plan.failed_guards)
+        return await _end_planning(c, rollback_id, "refused", reason, plan=plan, guards=True)
+    return await _propose(c, rollback_id, plan)
+
+
+async def _end_planning(
+    c: Container,
+    rollback_id: int,
+    status: str,
+    reason: str,
+    *,
+    plan: Plan | None = None,
+    guards: bool = False,
+) -> str:
+    async with c.transaction() as session:
+        row = await session.get(Rollback, rollback_id, with_for_update=True)
+        if row is None or row.status != "planning":
+            return row.status if row else "missing"
+        row.status, row.step, row.detail = status, None, reason
+        row.finished_at, row.lease_until = c.clock.now(), None
+        if plan is not None:
+            row.plan = plan.to_json()
+        label = f"{escape(row.service)} ({escape(row.env)})"
+        if status == "refused":
+            hint = "\nAdd `--force` to override (the override is recorded)." if guards else ""
+            text = f":no_entry: Not proposing the {_word(row.kind)} of {label}:\n{escape(reason)}{hint}"
+            await record(
+                session,
+                row,
+                "refused",
+                f"{_word(row.kind).capitalize()} of {row.service} ({row.env}) refused: {reason}",
+                actor="flare",
+                refused=True,
+            )
+        else:
+            text = f":x: {escape(reason)}"
+            await record(session, row, "failed", reason, actor="flare", timeline=False)
+        await enqueue(session, ephemeral(row.channel_id, row.requested_by, text))
+    if status == "refused":
+        count(c, row, "refused")
+    return status
+
+
+async def _propose(c: Container, rollback_id: int, plan: Plan) -> str:
+    async with c.transaction() as session:
+        row = await session.get(Rollback, rollback_id, with_for_update=True)
+        if row is None or row.status != "planning":
+            return row.status if row else "missing"
+        row.status, row.step, row.plan, row.lease_until = "proposed", None, plan.to_json(), None
+        text, blocks = render_rollback(view_of(row), c.clock.now())
+        await enqueue(
+            session, post_message(row.channel_id, text=text, blocks=blocks, key=message_key(row.id))
+        )
+        await record(
+            session,
+            row,
+            "proposed",
+            f"{_word(row.kind).capitalize()} of {row.service} ({row.env}) proposed by {row.requested_by}: "
+            f"{_split(plan.before)} -> {_split(plan.after)}",
+            actor=row.requested_by,
+            data={"before": plan.before, "after": plan.after},
+        )
+        for guard in plan.overridden_guards:
+            await record(
+                session,
+                row,
+                "guard_overridden",
+                f"Guard {guard.name} overridden with --force: {guard.message}",
+                actor=row.requested_by,
+                data={"guard": guard.name},
+            )
+    return "proposed"
+
+
+async def confirm(c: Container, rollback_id: int, user: str, decision: AccessDecision) -> bool:
+    """An allowed user confirmed: take the service lock and start. False (with a reply) otherwise."""
+    now = c.clock.now()
+    started = False
+    async with c.transaction() as session:
+        row = await session.get(Rollback, rollback_id, with_for_update=True)
+        if row is None:
+            return False
+        if row.status != "proposed":
+            await enqueue(session, ephemeral(row.channel_id, user, _not_open(row)))
+            return False
+        if decision.verdict != "allowed":
+            await _refuse(c, session, row, user, f"you may not change {row.env}: {decision.reason}")
+        else:
+            holder = await locks.acquire(
+                session,
+                lock_name(row.service, row.env),
+                f"rollback:{row.id}",
+                now=now,
+                ttl=lease_seconds(c),
+                info={"by": user, "change": row.id, "kind": row.kind},
+            )
+            if holder is not None:
+                by = str(holder.info.get("by", "someone"))
+                reason = (
+                    f"{row.service} ({row.env}) is locked: {user_mention(by)} is running change "
+                    f"#{holder.info.get('change', '?')} ({holder.info.get('kind', 'change')}) since "
+                    f"{holder.acquired_at:%H:%M:%S} UTC. Confirm again when it has finished."
+                )
+                await _refuse(c, session, row, user, reason, mention_ok=True)
+            else:
+                row.status, row.step, row.confirmed_by = "running", "patching", user
+                row.started_at, row.lease_until = now, now + timedelta(seconds=lease_seconds(c))
+                await refresh_message(c, session, row)
+                await record(
+                    session,
+                    row,
+                    "confirmed",
+                    f"{_word(row.kind).capitalize()} of {row.service} ({row.env}) confirmed by {user}; "
+                    "changing traffic",
+                    actor=user,
+                )
+                started = True
+    if started:
+        from bot.rollback.execute import execute
+
+        c.spawn(execute(c, rollback_id), name=f"rollback:{rollback_id}")
+    return started
+
+
+async def _refuse(
+    c: Container, session: AsyncSession, row: Rollback, user: str, reason: str, *, mention_ok: bool = False
+) -> None:
+    shown = reason if mention_ok else escape(reason)
+    await enqueue(session, ephemeral(row.channel_id, user, f":no_entry: Not confirmed: {shown}"))
+    plain = reason.replace("<@", "").replace(">", "")
+    await record(
+        session, row, "confirm_refused", f"Confirmation by {user} refused: {plain}", actor=user, refused=True
+    )
+    count(c, row, "refused")
+
+
+async def cancel(c: Container, rollback_id: int, user: str, decision: AccessDecision) -> bool:
+    """The requester or an allowed user cancelled a proposal."""
+    async with c.transaction() as session:
+        row = await session.get(Rollback, rollback_id, with_for_update=True)
+        if row is None:
+            return False
+        if row.status != "proposed":
+            await enqueue(session, ephemeral(row.channel_id, user, _not_open(row)))
+            return False
+        if user != row.requested_by and decision.verdict != "allowed":
+            await enqueue(
+                session,
+                ephemeral(
+                    row.channel_id,
+                    user,
+                    ":no_entry: Only the requester or people allowed to change "
+                    f"{escape(row.env)} can cancel this.",
+                ),
+            )
+            return False
+        row.status, row.confirmed_by, row.finished_at = "cancelled", user, c.clock.now()
+        await refresh_message(c, session, row)
+        await record(session, row, "cancelled", f"Cancelled by {user}", actor=user)
+    count(c, row, "cancelled")
+    return True
+
+
+def _not_open(row: Rollback) -> str:
+    who = f" by {user_mention(row.confirmed_by)}" if row.confirmed_by else ""
+    return f"Change #{row.id} is already {escape(row.status)}{who}; nothing to do."
+
+
+def _word(kind: str) -> str:
+    return {"traffic": "traffic change", "restore": "restore"}.get(kind, "rollback")
+
+
+def _split(split: dict[str, int]) -> str:
+    return ", ".join(f"{n} {p}%" for n, p in sorted(split.items(), key=lambda kv: -kv[1])) or "nothing"
+
+
+async def load(c: Container, rollback_id: int) -> Rollback | None:
+    """A rollback row, read outside any transaction."""
+    async with c.db.sessions() as session:
+        return await session.get(Rollback, rollback_id)
+
+
+async def follow_up(
+    c: Container, parent_id: int, mode: str, *, channel: str, user: str, request_key: str
+) -> int | None:
+    """Propose 'roll back further' or 'restore previous' after a change that failed verification."""
+    parent = await load(c, parent_id)
+    if parent is None:
+        return None
+    kind: Kind = "restore" if mode == "restore" else "rollback"
+    request = Request(mode="restore" if mode == "restore" else "further", parent_id=parent_id)
+    return await request_change(
+        c,
+        request_key=request_key,
+        kind=kind,
+        service=parent.service,
+        env=parent.env,
+        channel=channel or parent.channel_id,
+        user=user,
+        request=request,
+        runbook_run_id=parent.runbook_run_id,
+    )
