@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.conftest import Flare
+from tests.conftest import Flare, StartFlare
 from tests.fakes.slack import Channel, FakeSlack
 from tests.incidents.helpers import card, events, incident, notices, settle
 
@@ -123,3 +123,23 @@ async def test_postmortem_button_answers_privately(
     assert len(told) == 1
     assert "/api/incidents/1" in told[0].params["text"]
     assert told[0].params["user"] == "U0BOB0001"
+
+
+async def test_double_click_landing_on_two_instances_acknowledges_once(
+    flare: Flare, start_flare: StartFlare, fake_slack: FakeSlack, declared: Channel
+) -> None:
+    other = await start_flare()
+    ts = card(fake_slack, declared).ts
+    replies = await asyncio.gather(
+        *(
+            instance.slack.block_action("incident_ack", "1", user=user, channel=declared.id, message_ts=ts)
+            for instance, user in ((flare, "U0BOB0001"), (other, "U0CAROL01"), (flare, "U0DAVE001"))
+        )
+    )
+    assert [r.status for r in replies] == [200, 200, 200]
+    await settle(flare)
+    await settle(other)
+    assert (await incident(flare)).status == "acknowledged"
+    assert len(await events(flare, 1, "status_changed")) == 1
+    assert len([n for n in notices(fake_slack, declared) if "acknowledged" in n]) == 1
+    assert len(fake_slack.ok_calls("chat.postEphemeral")) == 2

@@ -11,7 +11,7 @@ from bot.incidents import api
 from bot.incidents.models import Incident, IncidentEvent
 from bot.slack.outbox import enqueue, post_message
 from bot.slack.refs import channel_ref
-from tests.conftest import Flare
+from tests.conftest import TICK_TOKEN, Flare
 from tests.fakes.slack import FakeSlack
 
 
@@ -116,3 +116,19 @@ async def test_declare_rejects_unknown_severity(flare: Flare) -> None:
             await api.declare(c, session, api.DeclareRequest(title="x", severity="P7", declared_by="flare"))
     async with c.db.sessions() as session:
         assert (await session.execute(select(func.count()).select_from(Incident))).scalar_one() == 0
+
+
+async def test_tick_copies_the_channel_id_onto_the_incident(flare: Flare, fake_slack: FakeSlack) -> None:
+    c = flare.container
+    async with c.transaction() as session:
+        ref = await api.declare(c, session, api.DeclareRequest(title="x", severity="P3", declared_by="flare"))
+    await c.dispatcher.drain()
+    channel_id = str(fake_slack.ok_calls("conversations.create")[0].response["channel"]["id"])
+    async with c.db.sessions() as session:
+        assert (await session.get(Incident, ref.id)).channel_id is None  # type: ignore[union-attr]
+        assert await api.find_by_channel(session, channel_id) == ref  # found through slack_refs
+    status, _ = await flare.post("/tasks/tick", headers={"Authorization": f"Bearer {TICK_TOKEN}"})
+    assert status == 200
+    async with c.db.sessions() as session:
+        assert (await session.get(Incident, ref.id)).channel_id == channel_id  # type: ignore[union-attr]
+        assert await api.find_by_channel(session, channel_id) == ref  # now by the indexed column
