@@ -54,7 +54,7 @@ HTTP_ROUTES: list[Callable[[web.Application], None]] = [
 # Long-running coroutines started with the app and cancelled at shutdown (e.g. the tick timer).
 BACKGROUND: list[Callable[[Container], Coroutine[Any, Any, None]]] = [
     tasks.tick_timer,
-    rollback_recovery.watch,
+    rollback_recovery.on_start,
 ]
 
 # Jobs run by every tick (POST /tasks/tick and the in-process timer); each must be safe when
@@ -65,6 +65,7 @@ TICK_JOBS: list[Callable[[Container], Awaitable[None]]] = [
     enrich_pending,
     link_open_groups,
     publish_groups,
+    rollback_recovery.tick,
 ]
 
 # Extra validation run by `flare check-config` (runbooks, routes): (catalog, path) -> problems.

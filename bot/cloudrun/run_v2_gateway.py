@@ -186,7 +186,8 @@ class RunV2Gateway:
 
 def _is_transport_error(exc: Exception) -> bool:
     """True when an error came from polling the operation (HTTP), not from the operation itself."""
-    return getattr(exc, "response", None) is not None
+    # A failed operation carries the Operation message as `response`; an HTTP error a requests.Response.
+    return hasattr(getattr(exc, "response", None), "status_code")
 
 
 def translate(exc: BaseException, ref: ServiceRef, *, write: bool) -> CloudRunError:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.container import Container
 from bot.db import locks
@@ -75,13 +76,31 @@ async def sweep(c: Container) -> int:
     return len(rows)
 
 
-async def watch(c: Container) -> None:
-    """At start and then every half lease: report changes orphaned by a dead instance."""
-    interval = max(lease_seconds(c) / 2.0, 0.2)
-    while True:
-        try:
-            await sweep(c)
-        except Exception:
-            # Outlive a database outage: try again at the next interval.
-            log.exception("rollback recovery sweep failed; retrying")
-        await asyncio.sleep(interval)
+async def next_expiry(c: Container) -> datetime | None:
+    """When the last lease of a change that is still planning or running expires (None if none is)."""
+    async with c.db.sessions() as session:
+        found = (
+            await session.execute(
+                select(func.max(Rollback.lease_until)).where(Rollback.status.in_(ACTIVE_STATUSES))
+            )
+        ).scalar_one_or_none()
+    return found if isinstance(found, datetime) else None
+
+
+async def on_start(c: Container) -> None:
+    """At start: report changes a dead instance left behind, waiting out leases that were still valid.
+
+    Later deaths (while this instance keeps running) are caught by the tick job `tick`.
+    """
+    await sweep(c)
+    until = await next_expiry(c)
+    if until is None:
+        return
+    wait = (until - c.clock.now()).total_seconds() + 0.2
+    await asyncio.sleep(min(max(wait, 0.0), 2 * lease_seconds(c)))
+    await sweep(c)
+
+
+async def tick(c: Container) -> None:
+    """The tick job: report changes orphaned since the last tick."""
+    await sweep(c)

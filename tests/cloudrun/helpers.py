@@ -79,8 +79,8 @@ async def trail(flare: Flare, rollback_id: int = 1) -> list[str]:
 def text_of(message: Message | dict[str, Any]) -> str:
     """Everything a message says (its text and all its blocks), as one string."""
     if isinstance(message, dict):
-        return str(message.get("text", "")) + json.dumps(message.get("blocks") or [])
-    return message.text + json.dumps(message.blocks or [])
+        return str(message.get("text", "")) + json.dumps(message.get("blocks") or [], ensure_ascii=False)
+    return message.text + json.dumps(message.blocks or [], ensure_ascii=False)
 
 
 def message_for(fake: FakeSlack, channel: str, change_id: int) -> Message:
