@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -107,18 +107,23 @@ async def declare(
         "reminders_sent": 0,
         "updated_at": now,
     }
+    table = cast(Table, Incident.__table__)
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    # One round trip: insert unless the dedup key exists, and get the stored row back.
-    stmt = insert(Incident).values(**values).on_conflict_do_nothing().returning(Incident)
-    incident = (await session.scalars(stmt)).one_or_none()
-    if incident is None:  # the same dedup key was declared before (or concurrently)
+    # One round trip: insert unless the dedup key was declared before (or concurrently).
+    stmt = insert(table).on_conflict_do_nothing().returning(table.c.id)
+    new_id = (await session.execute(stmt, values)).scalar_one_or_none()
+    if new_id is None:
         assert request.dedup_key is not None
         existing = await _by_dedup_key(session, request.dedup_key)
         assert existing is not None
         return existing
-    new_id = incident.id
-    incident.channel_name = channel_name(c.catalog.incidents.channel_prefix, now, new_id, title)
-    await session.flush()
+    values["channel_name"] = channel_name(c.catalog.incidents.channel_prefix, now, new_id, title)
+    await session.execute(
+        update(table).where(table.c.id == bindparam("row_id")).values(channel_name=bindparam("name")),
+        {"row_id": new_id, "name": values["channel_name"]},
+    )
+    # A detached copy of what was stored (no ORM flush needed on this hot path).
+    incident = Incident(id=new_id, **values)
     await record_event(
         session,
         new_id,

@@ -45,7 +45,7 @@ async def record_event(
         "pending_fetch": pending_fetch,
     }
     if dedup_key is None:
-        await session.execute(insert(IncidentEvent).values(**values))
+        await session.execute(insert(IncidentEvent), values)
         return True
     return await insert_ignore(session, IncidentEvent, values)
 
