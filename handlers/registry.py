@@ -25,12 +25,16 @@ from handlers import (
     incident_views,
     rollback_actions,
     routes_cli,
+    runbook_actions,
     tasks,
     webhooks,
 )
 from handlers.commands import deploy, incident
 from handlers.commands import health as health_command
 from handlers.commands import rollback as rollback_command
+from handlers.commands import runbook as runbook_command
+from runbooks import recovery as runbook_recovery
+from runbooks.loader import config_check as runbook_config_check
 
 BOLT_LISTENERS: list[Callable[[AsyncApp, Container], None]] = [
     incident.register,
@@ -42,6 +46,8 @@ BOLT_LISTENERS: list[Callable[[AsyncApp, Container], None]] = [
     rollback_command.register,
     health_command.register,
     rollback_actions.register,
+    runbook_command.register,
+    runbook_actions.register,
 ]
 
 HTTP_ROUTES: list[Callable[[web.Application], None]] = [
@@ -55,6 +61,7 @@ HTTP_ROUTES: list[Callable[[web.Application], None]] = [
 BACKGROUND: list[Callable[[Container], Coroutine[Any, Any, None]]] = [
     tasks.tick_timer,
     rollback_recovery.on_start,
+    runbook_recovery.on_start,
 ]
 
 # Jobs run by every tick (POST /tasks/tick and the in-process timer); each must be safe when
@@ -66,10 +73,11 @@ TICK_JOBS: list[Callable[[Container], Awaitable[None]]] = [
     link_open_groups,
     publish_groups,
     rollback_recovery.tick,
+    runbook_recovery.tick,
 ]
 
 # Extra validation run by `flare check-config` (runbooks, routes): (catalog, path) -> problems.
-CONFIG_CHECKS: list[Callable[[Catalog, Path], list[str]]] = []
+CONFIG_CHECKS: list[Callable[[Catalog, Path], list[str]]] = [runbook_config_check]
 
 # Extra `flare` subcommands: each adds a subparser with set_defaults(func=...).
 CLI_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
