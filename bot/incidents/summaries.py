@@ -77,7 +77,8 @@ def event_line(event: EventLine) -> str:
     if event.permalink:
         body = f"{body} ({link(event.permalink, 'message')})"
     actor = f" {who(event.actor)}" if event.actor else ""
-    return f"`{event.occurred_at:%m-%d %H:%M}` *{event.kind.replace('_', ' ')}*{actor}: {body}"
+    kind = safe(event.kind.replace("_", " "), 40)
+    return f"`{event.occurred_at:%m-%d %H:%M}` *{kind}*{actor}: {body}"
 
 
 def timeline(s: IncidentSnapshot, events: Sequence[EventLine], total: int) -> tuple[str, Blocks]:

@@ -141,7 +141,7 @@ async def _target(session: AsyncSession, inv: Invocation, *, for_update: bool = 
         raise Usage(
             "This is not an incident channel, so say which incident you mean (first argument).",
             f"/incident {inv.sub} INC-<number> …",
-            f"/incident {inv.sub} INC-42 {' '.join(inv.args)}".rstrip(),
+            escape(f"/incident {inv.sub} INC-42 {' '.join(inv.args)}".rstrip()),
         )
     return found
 

@@ -78,3 +78,16 @@ async def test_open_incidents_gauge(flare: Flare) -> None:
     assert 'incidents_open{severity="P0"} 1.0' in body
     assert 'incidents_open{severity="P2"} 1.0' in body
     assert 'incidents_open{severity="P1"} 0.0' in body
+
+
+async def test_answers_to_mistyped_commands_escape_what_was_typed(flare: Flare) -> None:
+    for text in (
+        "status <!channel>",
+        "assign <!here> <@U0BOB0001>",
+        "severity <!everyone>",
+        "<!channel> now",
+    ):
+        reply = await flare.slack.command("/incident", text, channel="C0GENERAL")
+        assert reply.status == 200
+        assert "<!" not in reply.text, text
+        assert "&lt;!" in reply.text, text
