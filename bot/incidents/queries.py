@@ -19,7 +19,8 @@ async def load(session: AsyncSession, incident_id: int, *, for_update: bool = Fa
     """The incident row; with `for_update`, locked until the transaction ends (PostgreSQL)."""
     stmt = select(Incident).where(Incident.id == incident_id)
     if for_update:
-        stmt = stmt.with_for_update()
+        # NO KEY UPDATE: serialises changes to the incident without blocking timeline inserts (FKs).
+        stmt = stmt.with_for_update(key_share=True)
     return (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
 
 

@@ -13,6 +13,7 @@ from bot.slack.outbox import enqueue, post_message
 from bot.slack.refs import channel_ref
 from tests.conftest import TICK_TOKEN, Flare
 from tests.fakes.slack import FakeSlack
+from tests.incidents.helpers import settle
 
 
 async def test_declare_from_another_feature_opens_channel_and_is_findable(
@@ -40,7 +41,7 @@ async def test_declare_from_another_feature_opens_channel_and_is_findable(
         again = await api.declare(c, session, request)
     assert again == ref
 
-    await c.dispatcher.drain()
+    await settle(flare)
     created = fake_slack.ok_calls("conversations.create")
     assert len(created) == 1
     channel = fake_slack.channel_named(str(created[0].params["name"]))
@@ -65,7 +66,7 @@ async def test_declare_from_another_feature_opens_channel_and_is_findable(
     # Others post in the incident channel through the outbox with the channel key.
     async with c.transaction() as session:
         await enqueue(session, post_message(channel_ref(ref.channel_key), text="alert fired"))
-    await c.dispatcher.drain()
+    await settle(flare)
     assert any(m.text == "alert fired" for m in fake_slack.posted(channel.id))
 
 
@@ -122,7 +123,7 @@ async def test_tick_copies_the_channel_id_onto_the_incident(flare: Flare, fake_s
     c = flare.container
     async with c.transaction() as session:
         ref = await api.declare(c, session, api.DeclareRequest(title="x", severity="P3", declared_by="flare"))
-    await c.dispatcher.drain()
+    await settle(flare)
     channel_id = str(fake_slack.ok_calls("conversations.create")[0].response["channel"]["id"])
     async with c.db.sessions() as session:
         assert (await session.get(Incident, ref.id)).channel_id is None  # type: ignore[union-attr]
