@@ -100,7 +100,7 @@ async def link_open_groups(c: Container) -> None:
 async def publish_groups(c: Container) -> None:
     """Tick job: render changed groups (the in-process publisher does this continuously too)."""
     publisher = GroupPublisher(c)
-    while await publisher.publish_due() >= publisher.batch_size:
+    while (await publisher.publish_due())[0] >= publisher.batch_size:
         pass
 
 

@@ -23,12 +23,15 @@ class Links:
 
     def as_dict(self) -> dict[str, str]:
         """Only the links that are set."""
-        out: dict[str, str] = {}
-        for name in ("source", "generator", "dashboard", "panel", "silence", "runbook"):
-            value = getattr(self, name)
-            if value:
-                out[name] = value
-        return out
+        pairs = (
+            ("source", self.source),
+            ("generator", self.generator),
+            ("dashboard", self.dashboard),
+            ("panel", self.panel),
+            ("silence", self.silence),
+            ("runbook", self.runbook),
+        )
+        return {name: value for name, value in pairs if value}
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,8 @@ def load_json(body: bytes) -> Any:
 
 def clean(text: str, limit: int = MAX_TEXT) -> str:
     """Text safe for any database: no NUL, no lone surrogates, at most `limit` characters."""
+    if text.isascii() and len(text) <= limit and "\x00" not in text:
+        return text  # the common case, decided in C
     if not text.isascii():
         text = text.encode("utf-8", "replace").decode("utf-8")
     if "\x00" in text:
@@ -123,11 +125,10 @@ def scalar_text(data: dict[str, Any], key: str, path: str, *, required: bool = F
 def string_map(data: dict[str, Any], key: str, path: str, *, lenient: bool = False) -> dict[str, str]:
     """An object of string values (labels, annotations). `lenient` turns numbers and booleans into text."""
     value = data.get(key)
-    where = path_of(path, key)
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise PayloadError(where, f"expected an object, got {_kind(value)}")
+        raise PayloadError(path_of(path, key), f"expected an object, got {_kind(value)}")
     out: dict[str, str] = {}
     for name, item in value.items():
         if isinstance(item, str):
@@ -137,7 +138,7 @@ def string_map(data: dict[str, Any], key: str, path: str, *, lenient: bool = Fal
         elif lenient and item is None:
             continue
         else:
-            raise PayloadError(path_of(where, name), f"expected a string, got {_kind(item)}")
+            raise PayloadError(path_of(path_of(path, key), name), f"expected a string, got {_kind(item)}")
     return out
 
 

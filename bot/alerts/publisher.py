@@ -15,7 +15,7 @@ import dataclasses
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts import linking
@@ -40,14 +40,20 @@ class GroupPublisher:
     def __init__(self, c: Container, *, batch_size: int = 20) -> None:
         self.c = c
         self.window = timedelta(seconds=c.catalog.routes.update_interval_seconds)
+        # Other instances' changes are found by polling; this instance's own are announced via `due`.
         self.poll = min(1.0, self.window.total_seconds() / 4)
         self.batch_size = batch_size
+        self._due: datetime | None = None
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
 
-    def wake(self) -> None:
-        """Look for changed groups now."""
-        self._wake.set()
+    def due(self, when: datetime | None) -> None:
+        """A group changed and may be rendered from `when` on: publish then (or now, if that has passed)."""
+        if when is None:
+            return
+        if self._due is None or when < self._due:
+            self._due = when
+            self._wake.set()
 
     async def stop(self) -> None:
         """Make `run` return after the pass in progress."""
@@ -55,21 +61,36 @@ class GroupPublisher:
         self._wake.set()
 
     async def run(self) -> None:
-        """Publish until stopped; database errors are logged and retried at the next poll."""
-        while not self._stopping.is_set():
-            self._wake.clear()
-            try:
-                handled = await self.publish_due()
-            except Exception:
-                log.exception("publishing alert groups failed; retrying")
-                handled = 0
-            if handled >= self.batch_size:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll)
+        """Publish until stopped: when something is due, and at least every `poll` seconds.
 
-    async def publish_due(self) -> int:
-        """Render every changed group whose message may be written now; how many groups were examined."""
+        Each pass is a write transaction (SQLite serialises those), so passes are not run for
+        changes that cannot be published yet. Database errors are logged and retried at the next poll.
+        """
+        next_poll = self.c.clock.now()
+        while not self._stopping.is_set():
+            now = self.c.clock.now()
+            if now >= next_poll or (self._due is not None and self._due <= now):
+                self._due = None
+                next_poll = now + timedelta(seconds=self.poll)
+                try:
+                    handled, upcoming = await self.publish_due()
+                except Exception:
+                    log.exception("publishing alert groups failed; retrying")
+                    handled, upcoming = 0, None
+                if handled >= self.batch_size:
+                    continue
+                self.due(upcoming)
+            self._wake.clear()
+            wake_at = next_poll if self._due is None else min(next_poll, self._due)
+            with contextlib.suppress(TimeoutError):
+                timeout = max((wake_at - self.c.clock.now()).total_seconds(), 0.0)
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+
+    async def publish_due(self) -> tuple[int, datetime | None]:
+        """Render changed groups whose message may be written now.
+
+        Returns how many groups were examined, and when the next changed group falls due.
+        """
         c = self.c
         now = c.clock.now()
         async with c.transaction() as session:
@@ -78,7 +99,8 @@ class GroupPublisher:
                     await session.execute(
                         select(AlertGroup)
                         .where(
-                            AlertGroup.version > AlertGroup.rendered_version, AlertGroup.next_render_at <= now
+                            AlertGroup.version > AlertGroup.rendered_version,
+                            AlertGroup.next_render_at <= now,
                         )
                         .order_by(AlertGroup.next_render_at, AlertGroup.id)
                         .limit(self.batch_size)
@@ -86,16 +108,23 @@ class GroupPublisher:
                     )
                 ).scalars()
             )
-            if not groups:
-                return 0
-            previous = await _writes(session, [g.last_write_key for g in groups if g.last_write_key])
-            for group in groups:
-                wait = self._pace(group, previous.get(group.last_write_key or ""), now)
-                if wait is not None:
-                    group.next_render_at = wait
-                    continue
-                await self._publish(session, group, previous.get(group.last_write_key or ""), now)
-        return len(groups)
+            if groups:
+                previous = await _writes(session, [g.last_write_key for g in groups if g.last_write_key])
+                for group in groups:
+                    wait = self._pace(group, previous.get(group.last_write_key or ""), now)
+                    if wait is not None:
+                        group.next_render_at = wait
+                        continue
+                    await self._publish(session, group, previous.get(group.last_write_key or ""), now)
+                await session.flush()
+            upcoming = (
+                await session.execute(
+                    select(func.min(AlertGroup.next_render_at)).where(
+                        AlertGroup.version > AlertGroup.rendered_version
+                    )
+                )
+            ).scalar_one_or_none()
+        return len(groups), upcoming
 
     def _pace(
         self, group: AlertGroup, previous: tuple[str, datetime | None] | None, now: datetime

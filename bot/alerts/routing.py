@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot.alerts.alert import Alert
 from bot.catalog import Catalog
-from bot.catalog.routing import decide
+from bot.catalog.routing import RouteDecision, decide
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +36,37 @@ def routing_labels(alert: Alert) -> dict[str, str]:
     return labels
 
 
+class Router:
+    """`targets_for` with the routing decisions memoised by the labels the matchers actually read."""
+
+    def __init__(self, catalog: Catalog, *, size: int = 4096) -> None:
+        self.catalog = catalog
+        self.size = size
+        self._decisions: dict[tuple[str | None, ...], list[RouteDecision]] = {}
+        self._names = catalog.routes.referenced_labels
+
+    def targets(self, alert: Alert) -> list[Target]:
+        """Every (route, channel) group the alert goes to."""
+        labels = routing_labels(alert)
+        key = (alert.severity, alert.service, *(labels.get(name) for name in self._names))
+        decisions = self._decisions.get(key)
+        if decisions is None:
+            if len(self._decisions) >= self.size:
+                self._decisions.clear()
+            decisions = decide(self.catalog, labels, severity=alert.severity, service=alert.service)
+            self._decisions[key] = decisions
+        return _targets(alert, labels, decisions)
+
+
 def targets_for(catalog: Catalog, alert: Alert) -> list[Target]:
     """Every (route, channel) group the alert goes to; empty when no route (or default) takes it."""
     labels = routing_labels(alert)
+    return _targets(alert, labels, decide(catalog, labels, severity=alert.severity, service=alert.service))
+
+
+def _targets(alert: Alert, labels: dict[str, str], decisions: list[RouteDecision]) -> list[Target]:
     targets: list[Target] = []
-    for decision in decide(catalog, labels, severity=alert.severity, service=alert.service):
+    for decision in decisions:
         if decision.group_by:
             grouped = tuple((name, labels.get(name, "")) for name in decision.group_by)
             material = "labels:" + "\x1f".join(f"{k}={v}" for k, v in grouped)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 
 from bot.alerts.alert import Parsed
 from bot.alerts.linking import auto_declare
 from bot.alerts.publisher import GroupPublisher
-from bot.alerts.routing import targets_for
+from bot.alerts.routing import Router
 from bot.alerts.store import Outcome, Submission, store_batch
 from bot.container import Container
 from bot.http.errors import is_storage_unavailable
@@ -41,6 +41,7 @@ class AlertIntake:
         self.c = c
         self.publisher = publisher or GroupPublisher(c)
         self.max_batch_alerts = max_batch_alerts
+        self.router = Router(c.catalog)
         self._queue: deque[_Pending] = deque()
         self._worker: asyncio.Task[None] | None = None
         self._publishing: asyncio.Task[None] | None = None
@@ -62,10 +63,11 @@ class AlertIntake:
 
     async def submit(self, parsed: Parsed) -> Outcome:
         """Route and durably store `parsed`; returns once committed (raises if storage fails)."""
-        for alert in parsed.alerts:
-            self.c.metrics.alerts_received.labels(alert.source, alert.status).inc()
+        counts = Counter((alert.source, alert.status) for alert in parsed.alerts)
+        for (source, status), count in counts.items():
+            self.c.metrics.alerts_received.labels(source, status).inc(count)
         submission = Submission(
-            [(alert, targets_for(self.c.catalog, alert)) for alert in parsed.alerts],
+            [(alert, self.router.targets(alert)) for alert in parsed.alerts],
             delivery_key=parsed.delivery_key,
         )
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
@@ -121,7 +123,8 @@ class AlertIntake:
                     log.info("alert batch hit a serialization conflict; retrying", extra={"attempt": attempt})
                     continue
                 raise
-            self.publisher.wake()
+            for outcome in outcomes:
+                self.publisher.due(outcome.due)
             return outcomes
         raise AssertionError("unreachable")
 

@@ -185,10 +185,17 @@ class Routing(StrictModel):
     update_interval_seconds: float = Field(default=10.0, ge=0.2, le=3600.0)
     max_alerts_shown: int = Field(default=10, ge=1, le=20)
     _defaults: dict[str, SeverityName] = PrivateAttr(default_factory=dict)
+    _referenced: tuple[str, ...] = PrivateAttr(default=())
 
     def model_post_init(self, context: object, /) -> None:
-        """Merge the severity overrides over the built-in mapping once."""
+        """Merge the severity overrides over the built-in mapping once; note which labels matchers read."""
         self._defaults = {**DEFAULT_SEVERITY_MAP, **self.severity_map}
+        self._referenced = tuple(sorted({m.label for rule in self.rules for m in rule.parsed_matchers}))
+
+    @property
+    def referenced_labels(self) -> tuple[str, ...]:
+        """Every label name some matcher looks at (routing depends on nothing else of the labels)."""
+        return self._referenced
 
     def severity_defaults(self) -> dict[str, SeverityName]:
         """The built-in severity mapping with this catalog's overrides applied."""
