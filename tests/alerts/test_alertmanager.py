@@ -294,3 +294,18 @@ async def test_session_reuse_does_not_confuse_auth(alerts_flare: Flare) -> None:
             assert r.status == 200
         async with session.post(alerts_flare.url + URL, json=am_payload(checkout())) as r:
             assert r.status == 401
+
+
+async def test_a_resolve_for_an_alert_never_seen_firing_is_stored_and_shown_resolved(
+    alerts_flare: Flare, fake_slack: FakeSlack
+) -> None:
+    resolved = {**checkout(), "status": "resolved", "endsAt": "2026-01-05T10:02:00Z"}
+    status, body = await post(alerts_flare, am_payload(resolved))
+    assert (status, body["stored"]) == (200, 1)
+    (row,) = await stored_alerts(alerts_flare)
+    assert row.status == "resolved"
+    (group,) = await stored_groups(alerts_flare)
+    assert (group.firing, group.total, group.resolved_at is not None) == (0, 1, True)
+    await fake_slack.wait_for(lambda: len(fake_slack.posted("C0PAYCRIT")) == 1)
+    assert block_text(fake_slack.posted("C0PAYCRIT")[0].blocks).startswith("✅")
+    assert "resolved after 2m 0s" in block_text(fake_slack.posted("C0PAYCRIT")[0].blocks)

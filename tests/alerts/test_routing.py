@@ -206,3 +206,15 @@ def test_the_flare_command_runs_routes_test(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "Result: C0NOISE01, C0NOISE02 (noisy)"
+
+
+def test_check_config_reports_a_bad_regex_with_file_line_and_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "flare.yaml"
+    base = (DATA / "catalog.yaml").read_text()
+    path.write_text(base + "routes:\n  rules:\n    - name: broken\n      matchers: ['severity=~\"crit(\"']\n")
+    assert main(["check-config", str(path)]) == 1
+    out = capsys.readouterr().out
+    line = base.count("\n") + 4
+    assert f"{path}:{line}: routes.rules[0].matchers[0]: invalid regular expression 'crit('" in out
