@@ -100,7 +100,8 @@ async def report(
     max_shown = c.catalog.routes.max_alerts_shown
     channel = channel_ref(incident.channel_key)
     key = f"alert-group:{group.id}:inc:{incident.id}"
-    text_, blocks = render_group(view, await group_alerts(session, group.id, max_shown), in_incident=True)
+    alerts = await group_alerts(session, group.id, max_shown)
+    text_, blocks = render_group(view, alerts, max_shown=max_shown, in_incident=True)
     posted = await enqueue(
         session, post_message(channel, text=text_, blocks=blocks, key=key, dedup_key=f"{key}:post")
     )
