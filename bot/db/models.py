@@ -4,6 +4,7 @@ from bot.alerts.models import AlertGroup, AlertGroupMember, AlertRecord
 from bot.db.base import Base
 from bot.db.dedup import InboundKey
 from bot.db.locks import LeaseLock
+from bot.deploys.models import Deploy, DeployLink, WatchState
 from bot.incidents.models import ActionItem, Incident, IncidentEvent
 from bot.rollback.models import Rollback, RollbackEvent
 from bot.slack.models import OutboxItem, OutboxLane, SlackRef
@@ -17,6 +18,8 @@ __all__ = [
     "AlertGroupMember",
     "AlertRecord",
     "Base",
+    "Deploy",
+    "DeployLink",
     "InboundKey",
     "Incident",
     "IncidentEvent",
@@ -28,5 +31,6 @@ __all__ = [
     "RunbookRun",
     "RunbookStepResult",
     "SlackRef",
+    "WatchState",
     "metadata",
 ]

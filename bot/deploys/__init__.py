@@ -1,0 +1,1 @@
+"""Deploy events: the webhook, the Cloud Run watcher, suspects, history and delivery metrics."""
