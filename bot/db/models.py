@@ -6,6 +6,7 @@ from bot.db.dedup import InboundKey
 from bot.db.locks import LeaseLock
 from bot.deploys.models import Deploy, DeployLink, WatchState
 from bot.incidents.models import ActionItem, Incident, IncidentEvent
+from bot.postmortem.models import PostmortemDraft
 from bot.rollback.models import Rollback, RollbackEvent
 from bot.slack.models import OutboxItem, OutboxLane, SlackRef
 from runbooks.models import RunbookRun, RunbookStepResult
@@ -26,6 +27,7 @@ __all__ = [
     "LeaseLock",
     "OutboxItem",
     "OutboxLane",
+    "PostmortemDraft",
     "Rollback",
     "RollbackEvent",
     "RunbookRun",

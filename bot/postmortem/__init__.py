@@ -1,0 +1,1 @@
+"""Post-mortem drafts: a pure Markdown renderer over the recorded timeline, versioned storage, delivery."""
