@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalog.rbac import AccessDecision
@@ -20,7 +20,7 @@ from bot.cloudrun.targets import Target, UnknownTarget, resolve
 from bot.container import Container
 from bot.db import locks
 from bot.db.upsert import insert_ignore
-from bot.rollback.lease import lease_seconds
+from bot.rollback.lease import kept_alive, lease_seconds
 from bot.rollback.models import Rollback
 from bot.rollback.plan import Kind, Plan, PlanError, Request, make_plan
 from bot.rollback.queries import recent_changes
@@ -133,9 +133,19 @@ async def plan_and_propose(c: Container, rollback_id: int) -> str:
         recent = await recent_changes(
             session, row.service, row.env, c.clock.now() - timedelta(minutes=max(window, 1))
         )
+
+    async def renew(session: AsyncSession) -> bool:
+        result = await session.execute(
+            update(Rollback)
+            .where(Rollback.id == rollback_id, Rollback.status == "planning")
+            .values(lease_until=c.clock.now() + timedelta(seconds=lease_seconds(c)))
+        )
+        return getattr(result, "rowcount", 0) == 1
+
     try:
         target = resolve(c.catalog, row.service, row.env)
-        info, revisions = await fetch(c, target)
+        async with kept_alive(c, renew, name=f"planning:{rollback_id}"):
+            info, revisions = await fetch(c, target)
         plan = make_plan(
             row.kind,  # type: ignore[arg-type]
             request,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import func, select
 
 from bot.rollback.models import Rollback
@@ -18,7 +20,7 @@ from tests.cloudrun.helpers import (
     wait_status,
 )
 from tests.conftest import Flare
-from tests.fakes.cloudrun import FakeCloudRun, FakeService
+from tests.fakes.cloudrun import FakeCloudRun, FakeEndpoints, FakeService
 from tests.fakes.slack import FakeSlack
 
 CHANNEL = "C0OPSROOM1"
@@ -196,3 +198,16 @@ async def test_usage_errors_are_ephemeral_with_an_example(cr: Flare) -> None:
         assert body["response_type"] == "ephemeral"
         assert problem in body["text"], (text, body["text"])
         assert "Example" in body["text"]
+
+
+async def test_commands_ack_before_cloud_run_answers(
+    cr: Flare, fake_slack: FakeSlack, fake_cloudrun: FakeCloudRun, endpoints: FakeEndpoints
+) -> None:
+    fake_cloudrun.delays["*"] = 1.5
+    endpoints.set("checkout/health", 200, {"status": "healthy"}, delay=1.5)
+    for name, text in [("/rollback", "checkout"), ("/deploy", "status checkout"), ("/health", "checkout")]:
+        started = time.perf_counter()
+        reply = await cr.slack.command(name, text, user=ALICE, channel=CHANNEL)
+        assert reply.status == 200
+        assert time.perf_counter() - started < 1.0, f"{name} waited for Cloud Run before acking"
+    await fake_slack.wait_for(lambda: len(fake_slack.posted(CHANNEL)) >= 3, timeout=10)
