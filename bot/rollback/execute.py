@@ -77,6 +77,10 @@ async def execute(c: Container, rollback_id: int) -> None:
     async with kept_alive(c, renew, name=holder):
         try:
             current = await c.cloudrun.get_service(target.ref)
+        except CloudRunError as exc:
+            await finish(c, rollback_id, "failed", f"{exc}. The traffic was not changed.")
+            return
+        try:
             await c.cloudrun.set_traffic(
                 target.ref, splits_for(plan, current), timeout=policy.operation_timeout_seconds
             )
