@@ -13,12 +13,15 @@ from slack_bolt.async_app import AsyncApp
 from bot.alerts.actions import link_open_groups, publish_groups
 from bot.catalog import Catalog
 from bot.container import Container
+from bot.deploys.watcher import tick as watch_deploys
+from bot.deploys.watcher import watch_loop as watch_deploys_loop
 from bot.incidents.capture import enrich_pending
 from bot.incidents.reminders import send_due_reminders, sync_channels
 from bot.rollback import recovery as rollback_recovery
 from handlers import (
     alert_actions,
     api,
+    deploy_actions,
     events,
     health,
     incident_actions,
@@ -33,6 +36,7 @@ from handlers.commands import deploy, incident
 from handlers.commands import health as health_command
 from handlers.commands import rollback as rollback_command
 from handlers.commands import runbook as runbook_command
+from handlers.webhooks import deploy as deploy_webhook
 from runbooks import recovery as runbook_recovery
 from runbooks.loader import config_check as runbook_config_check
 
@@ -48,6 +52,7 @@ BOLT_LISTENERS: list[Callable[[AsyncApp, Container], None]] = [
     rollback_actions.register,
     runbook_command.register,
     runbook_actions.register,
+    deploy_actions.register,
 ]
 
 HTTP_ROUTES: list[Callable[[web.Application], None]] = [
@@ -55,6 +60,7 @@ HTTP_ROUTES: list[Callable[[web.Application], None]] = [
     tasks.add_routes,
     api.add_routes,
     webhooks.add_routes,
+    deploy_webhook.add_routes,
 ]
 
 # Long-running coroutines started with the app and cancelled at shutdown (e.g. the tick timer).
@@ -62,6 +68,7 @@ BACKGROUND: list[Callable[[Container], Coroutine[Any, Any, None]]] = [
     tasks.tick_timer,
     rollback_recovery.on_start,
     runbook_recovery.on_start,
+    watch_deploys_loop,
 ]
 
 # Jobs run by every tick (POST /tasks/tick and the in-process timer); each must be safe when
@@ -74,6 +81,7 @@ TICK_JOBS: list[Callable[[Container], Awaitable[None]]] = [
     publish_groups,
     rollback_recovery.tick,
     runbook_recovery.tick,
+    watch_deploys,
 ]
 
 # Extra validation run by `flare check-config` (runbooks, routes): (catalog, path) -> problems.

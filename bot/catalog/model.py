@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import model_validator
 
 from bot.catalog.base import StrictModel
+from bot.catalog.deploys import DeploySettings
 from bot.catalog.incidents import IncidentSettings
 from bot.catalog.rbac import EnvironmentAccess, RollbackPolicy
 from bot.catalog.routing import Routing
@@ -34,6 +35,7 @@ class Catalog(StrictModel):
     rollback: RollbackPolicy = RollbackPolicy()
     routes: Routing = Routing()
     webhooks: Webhooks = Webhooks()
+    deploys: DeploySettings = DeploySettings()
 
     @model_validator(mode="after")
     def _unique_service_names(self) -> Catalog:

@@ -16,12 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalog import Catalog
 from bot.container import Container
+from bot.deploys import suspects as deploy_suspects
 from bot.incidents import render
 from bot.incidents.lifecycle import Action, IncidentError, check_transition, parse_severity, require_open
 from bot.incidents.models import ActionItem, Incident
 from bot.incidents.naming import channel_name
 from bot.incidents.timeline import record_event
 from bot.incidents.types import DeclareRequest, snapshot
+from bot.postmortem import service as postmortem
 from bot.slack.escape import truncate
 from bot.slack.outbox import (
     Outbound,
@@ -150,7 +152,11 @@ async def declare(
             occurred_at=now,
             data={"role": "commander", "user": request.commander, "previous": None},
         )
-    await _open_channel(c, session, incident)
+    suspects = await deploy_suspects.before_declare(session, c.catalog, request.service, now)
+    for event in suspects.events:
+        await record_event(session, new_id, **event)
+    await deploy_suspects.link_declared(session, new_id, suspects.deploy_ids, now)
+    await _open_channel(c, session, incident, suspects.card_text)
     return incident
 
 
@@ -158,7 +164,9 @@ async def _by_dedup_key(session: AsyncSession, key: str) -> Incident | None:
     return (await session.execute(select(Incident).where(Incident.dedup_key == key))).scalar_one_or_none()
 
 
-async def _open_channel(c: Container, session: AsyncSession, incident: Incident) -> None:
+async def _open_channel(
+    c: Container, session: AsyncSession, incident: Incident, suspects: str | None
+) -> None:
     key = incident.channel_key
     channel = channel_ref(key)
     lane = lane_for(channel)
@@ -168,7 +176,7 @@ async def _open_channel(c: Container, session: AsyncSession, incident: Incident)
     users = list(dict.fromkeys(u for u in people if u and _is_user(u)))
     if users:
         items.append(invite(channel, users))
-    text, blocks = render.card(s)
+    text, blocks = render.card(s, suspects=suspects)
     items.append(post_message(channel, text=text, blocks=blocks, key=incident.card_key))
     items.append(pin_message(incident.card_key, lane=lane))
     items.append(set_topic(channel, render.topic(s)))
@@ -188,7 +196,8 @@ async def refresh(
     """Enqueue the card update (and the topic / announcements when their fields changed)."""
     s = snapshot(incident)
     channel = channel_ref(incident.channel_key)
-    text, blocks = render.card(s)
+    suspects = await deploy_suspects.card_section(session, c.catalog, incident.service, incident.declared_at)
+    text, blocks = render.card(s, suspects=suspects)
     await enqueue(
         session, update_message(incident.card_key, lane=lane_for(channel), text=text, blocks=blocks)
     )
@@ -249,6 +258,8 @@ async def change_status(
     )
     await _post(session, incident, render.status_notice(snapshot(incident), actor, previous, note))
     await refresh(c, session, incident, topic=True, announce=True)
+    if action == "resolve" and c.catalog.incidents.postmortem_on_resolve:
+        await postmortem.generate(c, session, incident, actor=actor, trigger="resolve")
 
 
 async def change_severity(

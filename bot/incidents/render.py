@@ -8,7 +8,7 @@ from bot.catalog import SEVERITY_ORDER
 from bot.incidents.lifecycle import status_label
 from bot.incidents.text import rich, slack_date, who
 from bot.incidents.types import IncidentSnapshot
-from bot.slack.escape import safe
+from bot.slack.escape import safe, truncate
 
 Blocks = list[dict[str, Any]]
 SEVERITY_EMOJI = {"P0": ":red_circle:", "P1": ":large_orange_circle:", "P2": ":large_yellow_circle:"}
@@ -40,8 +40,8 @@ def headline(s: IncidentSnapshot) -> str:
     return f"{s.human_id} · {s.severity} · {status_label(s.status)}: {safe(s.title, 200)}"
 
 
-def card(s: IncidentSnapshot) -> tuple[str, Blocks]:
-    """The pinned summary card: (fallback text, blocks)."""
+def card(s: IncidentSnapshot, *, suspects: str | None = None) -> tuple[str, Blocks]:
+    """The pinned summary card: (fallback text, blocks); `suspects` is the deploys' ready mrkdwn."""
     title = f"{STATUS_EMOJI.get(s.status, '')} *{s.human_id}: {safe(s.title, 200)}*".strip()
     fields = [
         f"*Severity*\n{severity_badge(s.severity)}",
@@ -62,6 +62,8 @@ def card(s: IncidentSnapshot) -> tuple[str, Blocks]:
     elif s.last_update_text:
         update = rich(s.last_update_text, DESCRIPTION_LIMIT - 100)
         blocks.append(_section(f"*Latest update* ({slack_date(s.last_update_at)})\n{update}"))
+    if suspects:
+        blocks.append(_section(truncate(suspects, DESCRIPTION_LIMIT)))
     blocks.append(_context(f"Declared by {who(s.declared_by)} · `/incident help` for commands"))
     blocks.append(card_actions(s))
     return headline(s), blocks

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.catalog import SEVERITY_ORDER
 from bot.container import Container
+from bot.deploys.stats import refresh_gauges as refresh_delivery_gauges
 from bot.incidents.queries import open_counts
 from bot.slack.stats import pending_stats
 
@@ -17,3 +18,4 @@ async def refresh_gauges(c: Container) -> None:
         open_incidents = await open_counts(session)
     for severity in SEVERITY_ORDER:
         c.metrics.incidents_open.labels(severity).set(open_incidents.get(severity, 0))
+    await refresh_delivery_gauges(c)

@@ -84,6 +84,33 @@ class Metrics:
             registry=r,
         )
 
+        # Delivery metrics over the last 30 days, recomputed from the database on each scrape.
+        delivery = ["service", "env"]
+        self.delivery_deploys = Gauge(
+            "delivery_deploys", "Successful deploys in the last 30 days", delivery, registry=r
+        )
+        self.deploy_frequency = Gauge(
+            "delivery_deploy_frequency_per_day",
+            "Successful deploys per day, last 30 days",
+            delivery,
+            registry=r,
+        )
+        self.change_failure_rate = Gauge(
+            "delivery_change_failure_rate",
+            "Share of deploys followed within 24 h by a rollback or an incident, last 30 days",
+            delivery,
+            registry=r,
+        )
+        self.rollback_rate = Gauge(
+            "delivery_rollback_rate", "Rollbacks per deploy, last 30 days", delivery, registry=r
+        )
+        self.time_to_restore = Gauge(
+            "delivery_mean_time_to_restore_seconds",
+            "Mean time from incident declared to resolved, last 30 days",
+            delivery,
+            registry=r,
+        )
+
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""
         return generate_latest(self.registry)

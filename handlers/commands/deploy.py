@@ -14,6 +14,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.cloudrun.cmdline import ArgError, parse_args
 from bot.cloudrun.targets import DEFAULT_ENV, UnknownTarget, resolve
 from bot.container import Container
+from bot.deploys import history as deploy_history
+from bot.deploys import report
+from bot.deploys import stats as deploy_stats
 from bot.rollback import flows, jobs
 from bot.rollback.plan import Request
 from bot.slack.escape import escape
@@ -131,6 +134,64 @@ async def traffic(c: Container, ack: AsyncAck, command: dict[str, Any], rest: st
     )
 
 
+HISTORY_LIMIT = 10
+MAX_LIMIT = 50
+MAX_DAYS = 365
+
+
+async def history(c: Container, ack: AsyncAck, command: dict[str, Any], rest: str) -> None:
+    """/deploy history <service> [--env E] [--limit N]."""
+    sub = SUBCOMMANDS["history"]
+    try:
+        args = parse_args(rest, options=frozenset({"env", "limit"}), flags=frozenset())
+        if len(args.positional) != 1:
+            raise ArgError("give one service" if not args.positional else "give only one service")
+        service = _service(c, args.positional[0])
+        env = resolve(c.catalog, service, args.option("env")).env if args.option("env") else None
+        limit = _number(args.option("limit"), "--limit", HISTORY_LIMIT, MAX_LIMIT)
+    except (ArgError, UnknownTarget) as exc:
+        await ack(**usage_error(str(exc), sub.usage, sub.example))
+        return
+    async with c.db.sessions() as session:
+        found = await deploy_history.history(session, service, env, limit)
+    text, blocks = report.render_history(service, env, found.entries, found.total)
+    await ack(**ephemeral(text, blocks))
+
+
+async def stats(c: Container, ack: AsyncAck, command: dict[str, Any], rest: str) -> None:
+    """/deploy stats [service] [--days N]."""
+    sub = SUBCOMMANDS["stats"]
+    try:
+        args = parse_args(rest, options=frozenset({"days"}), flags=frozenset())
+        if len(args.positional) > 1:
+            raise ArgError("give at most one service")
+        service = _service(c, args.positional[0]) if args.positional else None
+        days = _number(args.option("days"), "--days", deploy_stats.DEFAULT_DAYS, MAX_DAYS)
+    except (ArgError, UnknownTarget) as exc:
+        await ack(**usage_error(str(exc), sub.usage, sub.example))
+        return
+    async with c.db.sessions() as session:
+        rows = await deploy_stats.delivery_stats(session, c.catalog, c.clock.now(), days, service)
+    text, blocks = report.render_stats(rows, days, service)
+    await ack(**ephemeral(text, blocks))
+
+
+def _service(c: Container, name: str) -> str:
+    svc = c.catalog.service(name.lower())
+    if svc is None:
+        resolve(c.catalog, name)  # raises UnknownTarget listing the known services
+        raise ArgError(f"unknown service '{name[:60]}'")
+    return svc.name
+
+
+def _number(value: str | None, name: str, default: int, maximum: int) -> int:
+    if value is None:
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= maximum:
+        raise ArgError(f"{name} needs a number from 1 to {maximum}, got '{value[:10]}'")
+    return int(value)
+
+
 SUBCOMMANDS: dict[str, Subcommand] = {
     "status": Subcommand(
         "status",
@@ -145,6 +206,20 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "/deploy traffic checkout checkout-00042-abc=10 checkout-00041-xyz=90",
         "a canary split, with the same confirmation, permissions and lock as /rollback",
         traffic,
+    ),
+    "history": Subcommand(
+        "history",
+        "`/deploy history <service> [--env E] [--limit N]`",
+        "/deploy history checkout --env production --limit 20",
+        "deploys, traffic changes and rollbacks, newest first (every environment unless --env)",
+        history,
+    ),
+    "stats": Subcommand(
+        "stats",
+        "`/deploy stats [service] [--days N]`",
+        "/deploy stats checkout --days 30",
+        "deploy frequency, change failure rate, rollback rate and time to restore (default 30 days)",
+        stats,
     ),
 }
 

@@ -97,6 +97,28 @@ class FakeService:
         """The newest Ready revision."""
         return next((r for r in reversed(self.revisions) if r.ready), None)
 
+    def deploy(
+        self, *, image: str | None = None, traffic: bool = True, ready: bool = True, **annotations: str
+    ) -> FakeRevision:
+        """A new revision created now, as `gcloud run deploy` makes it (serving 100% unless traffic=False)."""
+        n = len(self.revisions) + 1
+        revision = FakeRevision(
+            name=f"{self.name}-{n:05d}-{_suffix(n)}",
+            image=image or f"us-docker.pkg.dev/acme/app/{self.name}:v{n}",
+            created=datetime.now(UTC),
+            ready=ready,
+            annotations=dict(annotations),
+        )
+        self.revisions.append(revision)
+        if traffic:
+            self.set_traffic({revision.name: 100})
+        return revision
+
+    def set_traffic(self, split: dict[str, int]) -> None:
+        """Route traffic as given (revision -> percent), as someone running `gcloud` outside Flare would."""
+        self.traffic = [{"type": REVISION, "revision": name, "percent": p} for name, p in split.items()]
+        self.generation += 1
+
     def traffic_statuses(self) -> list[dict[str, Any]]:
         """Traffic as routed (configuration, with LATEST resolved to a revision)."""
         source = self.statuses if self.statuses is not None else self.traffic
