@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from aiohttp import web
+from dotenv import dotenv_values
 
 from bot.alerts.service import AlertIntake
 from handlers.keys import CATALOG, CONTAINER
@@ -25,10 +27,17 @@ ROUTES = {
 
 def add_routes(app: web.Application) -> None:
     """Register the alert webhooks, and start alert intake (and its publisher) with the app."""
-    app[CREDENTIALS] = resolve_credentials(app[CATALOG].webhooks, os.environ)
+    app[CREDENTIALS] = resolve_credentials(app[CATALOG].webhooks, _environment())
     for path, handler in ROUTES.items():
         app.router.add_post(path, handler)
     app.cleanup_ctx.append(_intake)
+
+
+def _environment() -> dict[str, str]:
+    """The process environment over `.env`, the same places Flare's settings are read from."""
+    dotenv = Path(".env")
+    values = {k: v for k, v in dotenv_values(dotenv).items() if v is not None} if dotenv.is_file() else {}
+    return {**values, **os.environ}
 
 
 async def _intake(app: web.Application) -> AsyncIterator[None]:

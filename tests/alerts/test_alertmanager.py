@@ -309,3 +309,14 @@ async def test_a_resolve_for_an_alert_never_seen_firing_is_stored_and_shown_reso
     await fake_slack.wait_for(lambda: len(fake_slack.posted("C0PAYCRIT")) == 1)
     assert block_text(fake_slack.posted("C0PAYCRIT")[0].blocks).startswith("✅")
     assert "resolved after 2m 0s" in block_text(fake_slack.posted("C0PAYCRIT")[0].blocks)
+
+
+async def test_the_secret_may_come_from_dotenv_like_the_other_settings(
+    start_alerts: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    monkeypatch.delenv("FLARE_TEST_AM_TOKEN")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(f"FLARE_TEST_AM_TOKEN={AM_TOKEN}\n")
+    flare = await start_alerts()
+    status, _ = await post(flare, am_payload(checkout()))
+    assert status == 200
