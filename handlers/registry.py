@@ -26,6 +26,7 @@ from handlers import (
     health,
     incident_actions,
     incident_views,
+    postmortem,
     rollback_actions,
     routes_cli,
     runbook_actions,
@@ -44,6 +45,7 @@ BOLT_LISTENERS: list[Callable[[AsyncApp, Container], None]] = [
     incident.register,
     incident_actions.register,
     incident_views.register,
+    postmortem.register,
     events.register,
     alert_actions.register,
     deploy.register,
@@ -59,6 +61,7 @@ HTTP_ROUTES: list[Callable[[web.Application], None]] = [
     health.add_routes,
     tasks.add_routes,
     api.add_routes,
+    postmortem.add_routes,
     webhooks.add_routes,
     deploy_webhook.add_routes,
 ]
@@ -90,4 +93,5 @@ CONFIG_CHECKS: list[Callable[[Catalog, Path], list[str]]] = [runbook_config_chec
 # Extra `flare` subcommands: each adds a subparser with set_defaults(func=...).
 CLI_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
     routes_cli.add_command,
+    postmortem.add_command,
 ]

@@ -16,8 +16,19 @@ def _prefix(value: str) -> str:
     return value
 
 
+def _workspace(value: str | None) -> str | None:
+    if value is None:
+        return None
+    url = value.strip().rstrip("/")
+    if not re.match(r"^https://[a-z0-9][a-z0-9.-]*\.[a-z]{2,}$", url, re.IGNORECASE):
+        raise ValueError("must be the workspace's address, like https://acme.slack.com")
+    return url.lower()
+
+
 class IncidentSettings(StrictModel):
     """How incident channels are named and what happens on resolve."""
 
     channel_prefix: Annotated[str, AfterValidator(_prefix)] = "inc"
     postmortem_on_resolve: bool = False
+    # Links post-mortem timelines to Slack messages (https://acme.slack.com/archives/C…/p…).
+    slack_workspace_url: Annotated[str | None, AfterValidator(_workspace)] = None

@@ -25,6 +25,7 @@ from bot.incidents.naming import looks_like_human_id, parse_human_id
 from bot.incidents.text import parse_user
 from bot.incidents.types import DeclareRequest, snapshot
 from bot.slack.escape import channel_mention, escape, safe
+from handlers import postmortem
 from handlers.commands.usage import ephemeral, usage_error
 from handlers.incident_modal import open_declare_modal
 
@@ -42,6 +43,8 @@ HELP = "\n".join(
         "• `/incident action <text> [@owner]` — an action item for the post-mortem",
         "• `/incident ack` · `mitigate [text]` · `resolve [summary]` · `reopen`",
         "• `/incident timeline` — the last 20 events, only for you",
+        "• `/incident postmortem` — a Markdown post-mortem draft from the timeline, uploaded here "
+        "(notes starting `root cause:`, `trigger:` or `resolution:` pre-fill those sections)",
         "Anywhere:",
         "• `/incident list` — open incidents by severity",
         "• `/incident help` — this message",
@@ -347,4 +350,5 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "mitigate": _transition("mitigate"),
     "resolve": _transition("resolve"),
     "reopen": _transition("reopen"),
+    "postmortem": postmortem.subcommand,
 }

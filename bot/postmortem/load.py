@@ -1,0 +1,191 @@
+"""Reading what the draft is built from: the incident, its timeline, action items, alerts, Slack messages."""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.alerts.models import AlertRecord
+from bot.incidents.models import ActionItem, Incident, IncidentEvent
+from bot.postmortem.links import message_keys
+from bot.postmortem.model import (
+    ActionItemFacts,
+    AlertFacts,
+    IncidentFacts,
+    References,
+    SlackMessage,
+    TimelineEvent,
+)
+from bot.postmortem.render import EXCLUDED_KINDS
+from bot.slack.escape import safe
+from bot.slack.models import OutboxItem, SlackRef
+
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Everything `render` needs, read in one transaction."""
+
+    incident: IncidentFacts
+    events: list[TimelineEvent]
+    action_items: list[ActionItemFacts]
+    refs: References
+
+
+def facts(incident: Incident) -> IncidentFacts:
+    """The renderer's copy of a stored incident."""
+    return IncidentFacts(
+        id=incident.id,
+        title=incident.title,
+        description=incident.description or "",
+        severity=incident.severity,
+        status=incident.status,
+        service=incident.service,
+        commander=incident.commander,
+        comms=incident.comms,
+        declared_by=incident.declared_by,
+        source=incident.source,
+        declared_at=incident.declared_at,
+        channel_name=incident.channel_name,
+        channel_id=incident.channel_id,
+        impact_started_at=incident.impact_started_at,
+        acknowledged_at=incident.acknowledged_at,
+        acknowledged_by=incident.acknowledged_by,
+        mitigated_at=incident.mitigated_at,
+        mitigated_by=incident.mitigated_by,
+        resolved_at=incident.resolved_at,
+        resolved_by=incident.resolved_by,
+        summary=incident.summary,
+    )
+
+
+async def load(session: AsyncSession, incident: Incident, *, workspace_url: str | None) -> Sources:
+    """The incident's timeline (oldest first), action items and the references its events name."""
+    rows = await session.execute(
+        select(
+            IncidentEvent.id,
+            IncidentEvent.kind,
+            IncidentEvent.text,
+            IncidentEvent.actor,
+            IncidentEvent.occurred_at,
+            IncidentEvent.data,
+        )
+        .where(IncidentEvent.incident_id == incident.id, IncidentEvent.kind.not_in(EXCLUDED_KINDS))
+        .order_by(IncidentEvent.occurred_at, IncidentEvent.id)
+    )
+    events = [TimelineEvent(r.id, r.kind, r.text or "", r.actor, r.occurred_at, r.data or {}) for r in rows]
+    items = (
+        await session.execute(
+            select(ActionItem).where(ActionItem.incident_id == incident.id).order_by(ActionItem.id)
+        )
+    ).scalars()
+    action_items = [
+        ActionItemFacts(i.id, i.text, i.owner, i.status, i.created_by, i.created_at) for i in items
+    ]
+    channel = incident.channel_id
+    messages = await _messages(session, {k for e in events for k, _ in message_keys(e, incident.id)})
+    if channel is None:  # copied onto the incident by a tick job; until then only in slack_refs
+        ref = await session.get(SlackRef, incident.channel_key)
+        channel = ref.channel_id if ref is not None else None
+    refs = References(
+        alerts=await _alerts(session, events),
+        messages=messages,
+        event_messages=await _channel_posts(session, incident, events),
+        workspace_url=workspace_url,
+    )
+    info = facts(incident)
+    if channel != info.channel_id:
+        info = replace(info, channel_id=channel)
+    return Sources(info, events, action_items, refs)
+
+
+def _chunks(values: Iterable[Any]) -> Iterable[list[Any]]:
+    ordered = sorted(values)
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start : start + CHUNK]
+
+
+async def _alerts(session: AsyncSession, events: Sequence[TimelineEvent]) -> dict[int, AlertFacts]:
+    ids = {
+        e.data["alert_id"]
+        for e in events
+        if e.kind.startswith("alert_") and isinstance(e.data.get("alert_id"), int)
+    }
+    found: dict[int, AlertFacts] = {}
+    for chunk in _chunks(ids):
+        rows = await session.execute(
+            select(
+                AlertRecord.id,
+                AlertRecord.source,
+                AlertRecord.title,
+                AlertRecord.starts_at,
+                AlertRecord.received_at,
+            ).where(AlertRecord.id.in_(chunk))
+        )
+        for r in rows:
+            found[r.id] = AlertFacts(r.id, r.source, r.title, r.starts_at, r.received_at)
+    return found
+
+
+async def _messages(session: AsyncSession, keys: set[str]) -> dict[str, SlackMessage]:
+    found: dict[str, SlackMessage] = {}
+    for chunk in _chunks(keys):
+        rows = await session.execute(
+            select(SlackRef.key, SlackRef.channel_id, SlackRef.ts).where(SlackRef.key.in_(chunk))
+        )
+        for key, channel, ts in rows.all():
+            if ts:
+                found[key] = SlackMessage(channel, ts)
+    return found
+
+
+def notice_text(human_id: str, event: TimelineEvent) -> str | None:
+    """The fallback text of the channel post an event caused (see bot.incidents.render), if any."""
+    data = event.data or {}
+    if event.kind == "update":
+        return f"{human_id} update: {safe(event.text, 300)}"
+    if event.kind == "status_changed" and data.get("to"):
+        verb = "reopened" if data.get("from") == "resolved" else str(data["to"])
+        return f"{human_id} {verb}"
+    if event.kind == "severity_changed" and data.get("from") and data.get("to"):
+        return f"{human_id} severity {data['from']} → {data['to']}"
+    return None
+
+
+async def _channel_posts(
+    session: AsyncSession, incident: Incident, events: Sequence[TimelineEvent]
+) -> dict[int, SlackMessage]:
+    """Pair status updates and status/severity changes with the notices delivered in the channel.
+
+    Those notices carry no outbox key, so they are matched by their fallback text, in order.
+    """
+    wanted = {e.id: text for e in events if (text := notice_text(incident.human_id, e)) is not None}
+    if not wanted:
+        return {}
+    text = OutboxItem.payload["text"].as_string()
+    rows = await session.execute(
+        select(text, OutboxItem.result)
+        .where(
+            OutboxItem.lane == f"ref:{incident.channel_key}",
+            OutboxItem.method == "chat.postMessage",
+            OutboxItem.status == "sent",
+            text.like(f"{incident.human_id} %"),
+        )
+        .order_by(OutboxItem.id)
+    )
+    delivered: dict[str, deque[SlackMessage]] = defaultdict(deque)
+    for posted, result in rows.all():
+        if isinstance(result, dict) and result.get("channel") and result.get("ts"):
+            delivered[str(posted)].append(SlackMessage(str(result["channel"]), str(result["ts"])))
+    found: dict[int, SlackMessage] = {}
+    for event in events:
+        expected = wanted.get(event.id)
+        if expected is not None and delivered.get(expected):
+            found[event.id] = delivered[expected].popleft()
+    return found

@@ -1,0 +1,156 @@
+"""Markdown building blocks: escaping of external text, links, table cells, UTC times and durations.
+
+Every piece of text that was typed by someone or came from an alert, a deploy or Slack goes
+through `inline` (or `cell` / `block`), so it can neither break the document's structure (tables,
+headings, lists) nor inject HTML. `<` and `>` always become entities: the outbox substitutes
+`<flare:...>` placeholders in payloads, so a literal `<` must never reach it from user text.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+ELLIPSIS = "…"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_ENTITY_LIKE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+_PUNCT = re.compile(r"([\\`*_\[\]~|])")
+# Slack markup in command text: <@U1|alice>, <#C1|ops>, <!here>, <!subteam^S1|@sre>, <url|label>.
+_SLACK_TOKEN = re.compile(r"<([@#!]?)([^<>|\s]+)(?:\|([^<>]*))?>")
+_BLOCK_START = re.compile(r"^(\s*)(#|-|\+|=|\d+[.)])")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_SAFE_URL = re.compile(r"^https?://[^\s<>\"'`\\]+$")
+
+
+def clean(text: object) -> str:
+    """Text with newlines normalised, control characters removed and lone surrogates replaced."""
+    value = str(text).replace("\r\n", "\n").replace("\r", "\n")
+    value = _CONTROL.sub("", value)
+    return _SURROGATE.sub("\ufffd", value)
+
+
+def _escape_plain(text: str) -> str:
+    text = _ENTITY_LIKE.sub("&amp;", text)
+    text = text.replace("<", "&lt;").replace(">", "&gt;")
+    return _PUNCT.sub(r"\\\1", text)
+
+
+def _unslack(text: str) -> str:
+    """Undo Slack's own escaping of &, < and > in message text."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def safe_url(url: object) -> str | None:
+    """`url` if it is a plain http(s) URL, with the characters Markdown would misread encoded; else None."""
+    if not isinstance(url, str) or len(url) > 2000 or not _SAFE_URL.match(url):
+        return None
+    for char, code in (("(", "%28"), (")", "%29"), ("|", "%7C"), ("[", "%5B"), ("]", "%5D")):
+        url = url.replace(char, code)
+    return url
+
+
+def link(label: str, url: object) -> str:
+    """`[label](url)` with the label escaped; just the escaped label when the URL is not safe."""
+    target = safe_url(url)
+    text = _escape_plain(clean(label).replace("\n", " ")) or "link"
+    return f"[{text}]({target})" if target else text
+
+
+def inline(text: object, limit: int | None = None) -> str:
+    """External text for use inside a line: Slack mentions and links kept readable, the rest escaped."""
+    value = clean(text)
+    if limit is not None and len(value) > limit:
+        value = value[: max(limit - 1, 0)].rstrip() + ELLIPSIS
+    out: list[str] = []
+    last = 0
+    for match in _SLACK_TOKEN.finditer(value):
+        out.append(_escape_plain(_unslack(value[last : match.start()])))
+        out.append(_slack_token(match))
+        last = match.end()
+    out.append(_escape_plain(_unslack(value[last:])))
+    return "".join(out)
+
+
+def _slack_token(match: re.Match[str]) -> str:
+    sigil, target, label = match.group(1), match.group(2), match.group(3)
+    if sigil == "@":
+        return _escape_plain("@" + (label.lstrip("@") if label else target))
+    if sigil == "#":
+        return _escape_plain("#" + (label or target))
+    if sigil == "!":
+        if target.startswith("subteam^"):
+            return _escape_plain(label or "@group")
+        return _escape_plain("@" + target)
+    url = _unslack(target)
+    if safe_url(url):
+        return link(_unslack(label) if label else url, url)
+    return _escape_plain(_unslack(match.group(0)))
+
+
+def cell(text: object, limit: int | None = None) -> str:
+    """External text for a table cell: one line (newlines become <br>), pipes escaped."""
+    value = inline(text, limit).strip()
+    return "<br>".join(part.strip() for part in value.split("\n") if part.strip())
+
+
+def block(text: object, limit: int | None = None) -> str:
+    """External text as paragraphs: line starts that Markdown would read as headings or lists escaped."""
+    lines = []
+    for line in inline(text, limit).split("\n"):
+        line = line.strip()
+        lines.append(_BLOCK_START.sub(lambda m: m.group(1) + "\\" + m.group(2), line))
+    return "\n".join(lines).strip()
+
+
+def user(value: str | None) -> str:
+    """`@U0123` for a Slack user id, `Flare` for automatic actions, the escaped text otherwise."""
+    if not value:
+        return "—"
+    if value == "flare":
+        return "Flare"
+    if _USER_ID.match(value):
+        return f"@{value}"
+    return inline(value, 64)
+
+
+def is_user_id(value: str | None) -> bool:
+    """True for a Slack user id such as U0ALICE01."""
+    return bool(value and _USER_ID.match(value))
+
+
+def utc(when: datetime) -> datetime:
+    """`when` in UTC (a naive time is taken to be UTC already)."""
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def stamp(when: datetime) -> str:
+    """'2026-01-05 14:02 UTC'."""
+    return f"{utc(when):%Y-%m-%d %H:%M} UTC"
+
+
+def clock(when: datetime) -> str:
+    """'14:02:13'."""
+    return f"{utc(when):%H:%M:%S}"
+
+
+def duration(seconds: float) -> str:
+    """'45s', '12m', '1h 12m', '2d 3h' (never negative)."""
+    total = max(int(seconds), 0)
+    if total < 60:
+        return f"{total}s"
+    minutes = total // 60
+    days, minutes = divmod(minutes, 60 * 24)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m"
+
+
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A GitHub-flavoured Markdown table (cells must already be escaped)."""
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    lines.extend("| " + " | ".join(row) + " |" for row in rows)
+    return lines

@@ -1,0 +1,168 @@
+"""The timeline table and the supporting information (links to alerts, deploys, changes, messages)."""
+
+from __future__ import annotations
+
+from bot.postmortem.links import Link, channel_url
+from bot.postmortem.markdown import cell, clock, inline, link, stamp, table, user, utc
+from bot.postmortem.model import TimelineEvent
+from bot.postmortem.sections import Context
+
+EVENT_TEXT_LIMIT = 1000
+LIST_LIMIT = 50
+LABELS = {
+    "declared": "Declared",
+    "severity_changed": "Severity",
+    "status_changed": "Status",
+    "role_assigned": "Role",
+    "update": "Status update",
+    "note": "Note",
+    "action_item": "Action item",
+    "pinned": "Pinned message",
+    "reminder": "Reminder",
+    "alert_fired": "Alert fired",
+    "alert_resolved": "Alert resolved",
+    "alert_acknowledged": "Alert acknowledged",
+    "deploy": "Deploy",
+    "traffic_change": "Traffic change",
+    "rollback": "Rollback",
+    "rollback_refused": "Rollback refused",
+    "runbook_step": "Runbook",
+    "health_check": "Health check",
+}
+
+
+def label(kind: str) -> str:
+    """The bold label a timeline row starts with."""
+    return LABELS.get(kind) or inline(kind.replace("_", " ").capitalize(), 32)
+
+
+def _links(links: list[Link]) -> str:
+    return " · ".join(link(item.label, item.url) for item in links)
+
+
+def event_text(event: TimelineEvent) -> str:
+    """What happened, escaped for a table cell."""
+    if event.kind == "role_assigned" and event.data.get("role") and event.data.get("user"):
+        return f"{inline(event.data['role'], 20)}: {user(str(event.data['user']))}"
+    return cell(event.text, EVENT_TEXT_LIMIT)
+
+
+def timeline(ctx: Context) -> list[str]:
+    """The timeline as a table: UTC time (the date when it changes), actor, event with its links."""
+    lines = ["## Timeline", "", "All times UTC.", ""]
+    if not ctx.events:
+        return [*lines, "_No events recorded._"]
+    rows = []
+    previous_day = None
+    for event in ctx.events:
+        when = utc(event.occurred_at)
+        day = when.date()
+        time = f"{when:%Y-%m-%d %H:%M:%S}" if day != previous_day else clock(when)
+        previous_day = day
+        text = f"**{label(event.kind)}** {event_text(event)}".rstrip()
+        links = _links(ctx.links(event))
+        if links:
+            text += f" ({links})"
+        rows.append([time, user(event.actor), text])
+    return lines + table(["Time (UTC)", "Actor", "Event"], rows)
+
+
+def _capped(entries: list[str]) -> list[str]:
+    if len(entries) <= LIST_LIMIT:
+        return entries
+    return [*entries[:LIST_LIMIT], f"- … and {len(entries) - LIST_LIMIT} more in the timeline above"]
+
+
+def supporting(ctx: Context) -> list[str]:
+    """Supporting information: the channel, then alerts, deploys, changes, runbooks and pinned messages."""
+    inc = ctx.incident
+    url = channel_url(ctx.workspace, inc.channel_id)
+    name = f"#{inc.channel_name}"
+    channel = link(name, url) if url else inline(name, 81)
+    lines = ["## Supporting information", "", f"- Incident channel: {channel}"]
+    lines.append(f"- The full record as JSON: `GET /api/incidents/{inc.id}` (bearer FLARE_API_TOKEN)")
+    groups = [
+        ("Alerts", _alerts(ctx)),
+        ("Deploys and traffic changes", _by_event(ctx, ("deploy", "traffic_change"))),
+        ("Rollbacks and changes made with Flare", _changes(ctx)),
+        ("Runbook runs", _runbooks(ctx)),
+        ("Pinned messages", _by_event(ctx, ("pinned",))),
+    ]
+    for title, entries in groups:
+        if entries:
+            lines += ["", f"### {title}", "", *_capped(entries)]
+    if ctx.workspace is None:
+        lines += [
+            "",
+            "_Slack messages are not linked: set `incidents.slack_workspace_url` in the catalog "
+            "(e.g. https://acme.slack.com)._",
+        ]
+    return lines
+
+
+def _alerts(ctx: Context) -> list[str]:
+    seen: set[object] = set()
+    entries = []
+    for event in ctx.events:
+        if event.kind != "alert_fired":
+            continue
+        alert_id = event.data.get("alert_id")
+        if alert_id is None or alert_id in seen:
+            continue
+        seen.add(alert_id)
+        alert = ctx.refs.alerts.get(alert_id) if isinstance(alert_id, int) else None
+        title = inline(alert.title, 300) if alert else cell(event.text, 300)
+        source = f" ({inline(alert.source, 40)})" if alert else ""
+        links = _links(ctx.links(event))
+        entries.append(
+            f"- {title}{source}, firing since {stamp(event.occurred_at)}" + (f": {links}" if links else "")
+        )
+    return entries
+
+
+def _by_event(ctx: Context, kinds: tuple[str, ...]) -> list[str]:
+    entries = []
+    for event in ctx.events:
+        if event.kind in kinds:
+            links = _links(ctx.links(event))
+            who = f" {user(event.actor)}" if event.actor else ""
+            entries.append(
+                f"- {stamp(event.occurred_at)}{who}: {cell(event.text, 300)}"
+                + (f" ({links})" if links else "")
+            )
+    return entries
+
+
+def _changes(ctx: Context) -> list[str]:
+    last: dict[int, TimelineEvent] = {}
+    for event in ctx.events:
+        rollback_id = event.data.get("rollback_id")
+        if isinstance(rollback_id, int) and event.kind in ("rollback", "rollback_refused", "traffic_change"):
+            last[rollback_id] = event
+    entries = []
+    for rollback_id in sorted(last):
+        event = last[rollback_id]
+        links = _links([item for item in ctx.links(event) if item.label.startswith("change #")])
+        entries.append(f"- Change #{rollback_id}: {cell(event.text, 300)}" + (f" ({links})" if links else ""))
+    return entries
+
+
+def _runbooks(ctx: Context) -> list[str]:
+    runs: dict[int, TimelineEvent] = {}
+    for event in ctx.events:
+        run_id = event.data.get("run_id")
+        if event.kind == "runbook_step" and isinstance(run_id, int):
+            runs.setdefault(run_id, event)
+    entries = []
+    for run_id in sorted(runs):
+        event = runs[run_id]
+        data = event.data
+        what = inline(data.get("runbook") or "runbook", 100)
+        where = f" on {inline(data['service'], 100)}" if data.get("service") else ""
+        where += f" ({inline(data['env'], 60)})" if data.get("env") else ""
+        links = _links([item for item in ctx.links(event) if item.label.startswith("runbook run")])
+        entries.append(
+            f"- Run #{run_id}: {what}{where}, started {stamp(event.occurred_at)}"
+            + (f" ({links})" if links else "")
+        )
+    return entries

@@ -1,0 +1,162 @@
+"""Generating drafts through the running app: the command, the button, resolve, uploads and versions."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+
+from tests.conftest import Flare, StartFlare
+from tests.fakes.slack import FakeSlack
+from tests.postmortem.conftest import WORKSPACE, StartPM
+from tests.postmortem.helpers import (
+    ALICE,
+    BOB,
+    CAROL,
+    command,
+    declare,
+    drafts,
+    ephemerals,
+    settle,
+    timeline,
+    uploads,
+)
+
+
+async def test_command_uploads_the_draft_it_stores(pm: Flare, fake_slack: FakeSlack) -> None:
+    channel = await declare(pm, fake_slack)
+    await command(pm, "note root cause: the orders index was dropped | by migration 0042", channel=channel)
+    await command(pm, "action prevent: check indexes in CI <@U0CAROL01|carol>", channel=channel)
+
+    answer = await command(pm, "postmortem", channel=channel)
+
+    assert "draft *v1* of *INC-1*" in answer
+    assert f"<#{channel}>" in answer
+    (draft,) = await drafts(pm)
+    assert (draft.version, draft.generated_by, draft.trigger) == (1, BOB, "command")
+    assert draft.sha256 == hashlib.sha256(draft.markdown.encode()).hexdigest()
+    await settle(pm)
+    (upload,) = uploads(fake_slack)
+    assert upload["channel"] == channel
+    # The bytes that reached Slack's upload URL are exactly the stored draft.
+    assert upload["content"] == draft.markdown.encode("utf-8")
+    assert upload["title"] == "INC-1 post-mortem draft v1"
+    assert "*v1*" in upload["initial_comment"]
+    (complete,) = fake_slack.ok_calls("files.completeUploadExternal")
+    assert complete.params["files"][0]["title"] == "INC-1 post-mortem draft v1"
+    (url_call,) = fake_slack.ok_calls("files.getUploadURLExternal")
+    assert url_call.params["filename"] == "inc-1-postmortem-v1.md"
+    markdown = draft.markdown
+    assert markdown.startswith("# Post-mortem: INC-1 — checkout is failing\n")
+    assert "| Status | **Draft** |" in markdown
+    assert "## Root cause\n\n- the orders index was dropped \\| by migration 0042 (@U0BOB0001," in markdown
+    assert "| 1 | check indexes in CI | prevent | @U0CAROL01 | open |" in markdown
+    assert f"-1-checkout-is-failing]({WORKSPACE}/archives/{channel}) |" in markdown
+    (recorded,) = await timeline(pm, kind="postmortem")
+    assert (recorded.actor, recorded.data["version"]) == (BOB, 1)
+
+
+async def test_generating_again_makes_a_version_only_when_something_was_recorded(
+    pm: Flare, fake_slack: FakeSlack
+) -> None:
+    channel = await declare(pm, fake_slack)
+    await command(pm, "postmortem", channel=channel)
+    again = await command(pm, "postmortem", channel=channel)
+    assert "Nothing new was recorded on *INC-1* since draft *v1*" in again
+    await command(pm, "update Rolled back; error rate is falling", channel=channel, user=CAROL)
+    await settle(pm)  # links to Slack messages are known once Slack has them
+    third = await command(pm, "postmortem INC-1", channel="C0ELSEWHERE")
+    assert "draft *v2* of *INC-1*" in third
+    await settle(pm)
+
+    first, second = await drafts(pm)
+    assert (first.version, second.version) == (1, 2)
+    assert "Rolled back; error rate is falling" not in first.markdown
+    assert "Rolled back; error rate is falling" in second.markdown
+    assert [u["content"] for u in uploads(fake_slack, channel)] == [
+        first.markdown.encode(),
+        second.markdown.encode(),
+    ]
+    # The status update links to its message in the channel.
+    update = next(m for m in fake_slack.posted(channel) if "Rolled back; error rate" in m.text)
+    assert f"({WORKSPACE}/archives/{channel}/p{update.ts.replace('.', '')})" in second.markdown
+
+
+async def test_the_button_generates_and_a_double_click_makes_one_version(
+    pm: Flare, start_pm: StartPM, fake_slack: FakeSlack
+) -> None:
+    channel = await declare(pm, fake_slack)
+    other = await start_pm()
+    clicks = await asyncio.gather(
+        pm.slack.block_action("incident_postmortem", "1", user=CAROL, channel=channel),
+        other.slack.block_action("incident_postmortem", "1", user=CAROL, channel=channel),
+    )
+    assert [c.status for c in clicks] == [200, 200]
+    await settle(pm)
+    await settle(other)
+    assert [d.version for d in await drafts(pm)] == [1]
+    assert len(uploads(fake_slack, channel)) == 1
+    told = ephemerals(fake_slack, CAROL)
+    assert len(told) == 2
+    assert sum("draft *v1* of *INC-1* generated" in t for t in told) == 1
+    assert sum("Nothing new was recorded on *INC-1* since draft *v1*" in t for t in told) == 1
+    assert all("/api/incidents/1/postmortem.md" in t for t in told)
+    assert len(await timeline(pm, kind="postmortem")) == 1
+
+
+async def test_a_replayed_command_returns_the_version_it_made(pm: Flare, fake_slack: FakeSlack) -> None:
+    channel = await declare(pm, fake_slack)
+    await pm.slack.command("/incident", "postmortem", user=BOB, channel=channel, trigger_id="9.9.pm")
+    await command(pm, "note trigger: a config push", channel=channel)
+    replay = await pm.slack.command("/incident", "postmortem", user=BOB, channel=channel, trigger_id="9.9.pm")
+    assert "Nothing new was recorded" in replay.json()["text"]
+    assert [d.version for d in await drafts(pm)] == [1]
+
+
+async def test_resolving_generates_a_draft_when_the_catalog_says_so(
+    start_pm: StartPM, fake_slack: FakeSlack
+) -> None:
+    flare = await start_pm(on_resolve=True)
+    channel = await declare(flare, fake_slack)
+    await command(flare, "mitigate traffic moved back to the previous revision", channel=channel)
+    answer = await command(flare, "resolve index restored, errors back to baseline", channel=channel)
+    assert "resolved" in answer
+    await settle(flare)
+    (draft,) = await drafts(flare)
+    assert (draft.trigger, draft.generated_by) == ("resolve", BOB)
+    assert "| Incident status | Resolved |" in draft.markdown
+    assert "Resolution summary (@U0BOB0001):\n\nindex restored, errors back to baseline" in draft.markdown
+    assert (
+        "- traffic moved back to the previous revision (@U0BOB0001 when marking it mitigated"
+        in draft.markdown
+    )
+    (upload,) = uploads(fake_slack, channel)
+    assert upload["content"] == draft.markdown.encode()
+    assert "on resolve by <@U0BOB0001>" in upload["initial_comment"]
+    # Reopening and resolving again gives a second version.
+    await command(flare, "reopen", channel=channel)
+    await command(flare, "resolve for real this time", channel=channel, user=ALICE)
+    assert [d.version for d in await drafts(flare)] == [1, 2]
+
+
+async def test_resolving_makes_no_draft_by_default(
+    flare: Flare, start_flare: StartFlare, fake_slack: FakeSlack
+) -> None:
+    channel = await declare(flare, fake_slack)
+    await command(flare, "resolve done", channel=channel)
+    await settle(flare)
+    assert await drafts(flare) == []
+    assert uploads(fake_slack) == []
+
+
+async def test_usage_and_unknown_incidents_get_a_clear_answer(pm: Flare, fake_slack: FakeSlack) -> None:
+    channel = await declare(pm, fake_slack)
+    elsewhere = await command(pm, "postmortem", channel="C0GENERAL")
+    assert "not an incident channel" in elsewhere
+    assert "/incident postmortem INC-42" in elsewhere
+    missing = await command(pm, "postmortem INC-77", channel="C0GENERAL")
+    assert "INC-77 does not exist" in missing
+    extra = await command(pm, "postmortem please", channel=channel)
+    assert "takes no text" in extra
+    help_text = await command(pm, "help", channel=channel)
+    assert "/incident postmortem" in help_text
+    assert await drafts(pm) == []
