@@ -27,6 +27,7 @@ from bot.slack.models import OutboxItem
 from bot.slack.outbox import Outbound, enqueue, lane_for, post_message, update_message
 
 log = logging.getLogger("flare.alerts")
+_Write = tuple[str, datetime | None, str | None]  # an earlier outbox write: status, sent_at, last_error
 
 
 def message_key(group_id: int) -> str:
@@ -128,13 +129,11 @@ class GroupPublisher:
             ).scalar_one_or_none()
         return len(groups), upcoming
 
-    def _pace(
-        self, group: AlertGroup, previous: tuple[str, datetime | None] | None, now: datetime
-    ) -> datetime | None:
+    def _pace(self, group: AlertGroup, previous: _Write | None, now: datetime) -> datetime | None:
         """When the group's next write may happen, or None if it may happen now."""
         if previous is None:
             return None
-        status, sent_at = previous
+        status, sent_at, _ = previous
         if status == "pending":
             return now + timedelta(seconds=self.poll)
         if status == "sent" and sent_at is not None and sent_at + self.window > now:
@@ -145,7 +144,7 @@ class GroupPublisher:
         self,
         session: AsyncSession,
         group: AlertGroup,
-        previous: tuple[str, datetime | None] | None,
+        previous: _Write | None,
         now: datetime,
     ) -> None:
         incident = await linking.refresh(self.c, session, group)
@@ -153,9 +152,11 @@ class GroupPublisher:
         view = group_view(group, incident.human_id if incident else None)
         text, blocks = render_group(view, alerts, max_shown=self.c.catalog.routes.max_alerts_shown)
         key = message_key(group.id)
-        reposting = (
-            previous is not None and previous[0] == "failed" and ":post:" in (group.last_write_key or "")
-        )
+        # Post again if the post failed, or if the message is gone (someone deleted it).
+        reposting = False
+        if previous is not None and previous[0] == "failed":
+            lost = "message_not_found" in (previous[2] or "")
+            reposting = lost or ":post:" in (group.last_write_key or "")
         item: Outbound
         if group.rendered_version == 0 or reposting:
             item = post_message(
@@ -172,16 +173,16 @@ class GroupPublisher:
             await linking.report(self.c, session, group, incident, view, now)
 
 
-async def _writes(session: AsyncSession, keys: list[str]) -> dict[str, tuple[str, datetime | None]]:
+async def _writes(session: AsyncSession, keys: list[str]) -> dict[str, _Write]:
     """Delivery state of earlier outbox writes, by their dedup key."""
     if not keys:
         return {}
     rows = await session.execute(
-        select(OutboxItem.dedup_key, OutboxItem.status, OutboxItem.sent_at).where(
+        select(OutboxItem.dedup_key, OutboxItem.status, OutboxItem.sent_at, OutboxItem.last_error).where(
             OutboxItem.dedup_key.in_(keys)
         )
     )
-    return {str(r.dedup_key): (r.status, r.sent_at) for r in rows}
+    return {str(r.dedup_key): (r.status, r.sent_at, r.last_error) for r in rows}
 
 
 def group_view(group: AlertGroup, incident: str | None) -> GroupView:

@@ -187,3 +187,24 @@ async def test_alerts_are_accepted_while_slack_is_down_and_posted_when_it_return
         lambda: any("*3 firing*" in block_text(m.blocks) for m in fake_slack.posted("C0PAYCRIT")), timeout=10
     )
     assert len(fake_slack.posted("C0PAYCRIT")) == 1
+
+
+async def test_a_deleted_group_message_is_posted_again_at_the_next_change(
+    alerts_flare: Flare, fake_slack: FakeSlack
+) -> None:
+    async def fire(i: int) -> None:
+        alert = am_alert(service="checkout", severity="critical", instance=f"i{i}")
+        await alerts_flare.post(AM, json=am_payload(alert), headers=bearer(AM_TOKEN))
+
+    await fire(0)
+    await fake_slack.wait_for(lambda: len(fake_slack.posted("C0PAYCRIT")) == 1)
+    fake_slack.messages["C0PAYCRIT"].clear()  # someone deleted the message
+    await fire(1)
+    await fake_slack.wait_for(
+        lambda: any(
+            c.response.get("error") == "message_not_found" for c in fake_slack.calls_to("chat.update")
+        )
+    )
+    await fire(2)
+    await fake_slack.wait_for(lambda: len(fake_slack.posted("C0PAYCRIT")) == 1, timeout=8)
+    assert "*3 firing*" in block_text(fake_slack.posted("C0PAYCRIT")[0].blocks)
