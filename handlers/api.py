@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from aiohttp import web
 
+from bot.http.auth import bearer_refusal
 from bot.http.errors import json_error
 from bot.incidents import queries, serialize, timeline
 from bot.incidents.naming import parse_human_id
@@ -18,13 +18,7 @@ MAX_LIMIT = 200
 
 def _refused(request: web.Request) -> web.Response | None:
     token = request.app[CONTAINER].settings.flare_api_token
-    if token is None or not token.get_secret_value():
-        return json_error(404, "the incidents API is disabled; set FLARE_API_TOKEN to enable it")
-    supplied = request.headers.get("Authorization", "")
-    expected = f"Bearer {token.get_secret_value()}"
-    if not hmac.compare_digest(supplied.encode(), expected.encode()):
-        return json_error(401, "missing or wrong bearer token (Authorization: Bearer <FLARE_API_TOKEN>)")
-    return None
+    return bearer_refusal(request, token, setting="FLARE_API_TOKEN", what="the incidents API")
 
 
 def _int_param(request: web.Request, name: str, default: int | None, low: int, high: int) -> int | None:

@@ -90,15 +90,16 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         app[BOLT] = slack_app.build_bolt(container, make_web_client(settings, http, with_token=False))
         container.spawn(_learn_identity(container), name="slack-identity")
     delivery = asyncio.create_task(dispatcher.run(), name="outbox-dispatcher")
-    for start in registry.BACKGROUND:
-        container.spawn(start(container), name=start.__name__)
+    loops = [asyncio.create_task(start(container), name=start.__name__) for start in registry.BACKGROUND]
     log.info("flare started", extra={"port": settings.port, "database": db.dialect})
     try:
         yield
     finally:
         await dispatcher.stop(timeout=max(settings.flare_shutdown_timeout_seconds - 2.0, 1.0))
-        delivery.cancel()
-        await asyncio.gather(delivery, return_exceptions=True)
+        # Long-running loops hold no work in memory (their state is in the database): stop them now.
+        for task in (delivery, *loops):
+            task.cancel()
+        await asyncio.gather(delivery, *loops, return_exceptions=True)
         await container.wait_for_tasks(timeout=1.0)
         await http.close()
         await db.close()

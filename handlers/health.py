@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import hmac
-
 from aiohttp import web
 
 from bot.health.deep import deep_health, ready
-from bot.http.errors import json_error
+from bot.http.auth import bearer_refusal
 from bot.observability.gauges import refresh_gauges
 from handlers.keys import CONTAINER
 
@@ -41,13 +39,11 @@ async def deep(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus metrics, behind the METRICS_TOKEN bearer token."""
     container = request.app[CONTAINER]
-    token = container.settings.metrics_token
-    if token is None or not token.get_secret_value():
-        return json_error(404, "metrics are disabled; set METRICS_TOKEN to enable them")
-    supplied = request.headers.get("Authorization", "")
-    expected = f"Bearer {token.get_secret_value()}"
-    if not hmac.compare_digest(supplied.encode(), expected.encode()):
-        return json_error(401, "missing or wrong bearer token")
+    refusal = bearer_refusal(
+        request, container.settings.metrics_token, setting="METRICS_TOKEN", what="/metrics"
+    )
+    if refusal is not None:
+        return refusal
     await refresh_gauges(container)
     return web.Response(
         body=container.metrics.render(),

@@ -7,15 +7,15 @@ once; one failing job does not stop the others.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import time
 
-import sentry_sdk
 from aiohttp import web
 
 from bot.container import Container
+from bot.http.auth import bearer_refusal
 from bot.http.errors import is_storage_unavailable, json_error
+from bot.observability.report import capture_exception
 from handlers.keys import CONTAINER
 
 log = logging.getLogger("flare.tick")
@@ -34,7 +34,7 @@ async def run_tick(c: Container) -> tuple[list[str], list[str]]:
         except Exception as exc:
             if is_storage_unavailable(exc):
                 raise
-            sentry_sdk.capture_exception(exc)
+            capture_exception(exc)
             log.exception("tick job failed", extra={"job": name})
             failed.append(name)
         else:
@@ -45,13 +45,11 @@ async def run_tick(c: Container) -> tuple[list[str], list[str]]:
 async def tick(request: web.Request) -> web.Response:
     """POST /tasks/tick: run the tick jobs now (401 without the right bearer token)."""
     c = request.app[CONTAINER]
-    token = c.settings.flare_tick_token
-    if token is None or not token.get_secret_value():
-        return json_error(404, "the tick endpoint is disabled; set FLARE_TICK_TOKEN to enable it")
-    supplied = request.headers.get("Authorization", "")
-    expected = f"Bearer {token.get_secret_value()}"
-    if not hmac.compare_digest(supplied.encode(), expected.encode()):
-        return json_error(401, "missing or wrong bearer token (Authorization: Bearer <FLARE_TICK_TOKEN>)")
+    refusal = bearer_refusal(
+        request, c.settings.flare_tick_token, setting="FLARE_TICK_TOKEN", what="the tick endpoint"
+    )
+    if refusal is not None:
+        return refusal
     started = time.perf_counter()
     ran, failed = await run_tick(c)
     took_ms = round((time.perf_counter() - started) * 1000, 1)

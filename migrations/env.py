@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from bot.db.engine import make_engine
-from bot.db.models import metadata
+from migrations.metadata import metadata
 
 config = context.config
 

@@ -20,10 +20,10 @@ from sqlalchemy.engine import make_url
 from bot.catalog import Catalog, load_catalog
 from bot.container import Container
 from bot.db import migrate
-from bot.db.models import metadata
 from bot.settings import Settings
 from handlers.app import create_app
 from handlers.keys import CONTAINER
+from migrations.metadata import metadata
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
 from tests.support.slack_client import SIGNING_SECRET, SlackClient
 

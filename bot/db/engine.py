@@ -32,7 +32,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """An async engine for `url`, with WAL and a busy timeout on SQLite."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_async_engine(url, pool_size=pool_size, max_overflow=10)
+        # One connection: SQLite has one writer anyway, and queueing in the pool (FIFO, no sleeping)
+        # beats contending in SQLite's busy handler, whose backoff sleeps up to 100 ms at a time.
+        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=30)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine

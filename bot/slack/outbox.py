@@ -15,10 +15,11 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.base import utcnow
-from bot.db.upsert import insert_ignore
+from bot.db.upsert import insert_ignore, insert_ignore_many, table_of
 from bot.slack.models import OutboxItem, OutboxLane
 from bot.slack.refs import channel_ref, ts_ref
 
+_OUTBOX = table_of(OutboxItem)
 CREATE_CHANNEL = "flare.create_channel"
 UPLOAD_FILE = "flare.upload_file"
 
@@ -129,10 +130,8 @@ def upload_file(
     return Outbound(lane_for(channel), UPLOAD_FILE, payload)
 
 
-async def enqueue(session: AsyncSession, item: Outbound) -> bool:
-    """Add `item` to the outbox in `session`'s transaction; False if its dedup_key was already used."""
-    now = utcnow()
-    values = {
+def _row(item: Outbound, now: datetime) -> dict[str, Any]:
+    return {
         "lane": item.lane,
         "method": item.method,
         "payload": item.payload,
@@ -144,12 +143,9 @@ async def enqueue(session: AsyncSession, item: Outbound) -> bool:
         "not_before": item.not_before or now,
         "created_at": now,
     }
-    # Core INSERTs run at once, so ids (and therefore per-lane order) follow the call order.
-    if item.dedup_key is not None:
-        inserted = await insert_ignore(session, OutboxItem, values)
-    else:
-        await session.execute(insert(OutboxItem).values(**values))
-        inserted = True
+
+
+async def _ensure_lanes(session: AsyncSession, lanes: list[str], now: datetime) -> None:
     # Remember which lanes this transaction already upserted (a rollback discards the memo too).
     tx = session.sync_session.get_transaction()
     memo = session.info.get("flare_lanes")
@@ -157,16 +153,39 @@ async def enqueue(session: AsyncSession, item: Outbound) -> bool:
         memo = (tx, set())
         session.info["flare_lanes"] = memo
     ensured: set[str] = memo[1]
-    if item.lane not in ensured:
-        await insert_ignore(
-            session, OutboxLane, {"lane": item.lane, "next_at": now, "tokens": 3.0, "tokens_at": now}
-        )
-        ensured.add(item.lane)
+    missing = [lane for lane in dict.fromkeys(lanes) if lane not in ensured]
+    if missing:
+        rows = [{"lane": lane, "next_at": now, "tokens": 3.0, "tokens_at": now} for lane in missing]
+        await insert_ignore_many(session, OutboxLane, rows)
+        ensured.update(missing)
     session.info["flare_outbox_dirty"] = True
+
+
+async def enqueue(session: AsyncSession, item: Outbound) -> bool:
+    """Add `item` to the outbox in `session`'s transaction; False if its dedup_key was already used."""
+    now = utcnow()
+    # Core INSERTs run at once, so ids (and therefore per-lane order) follow the call order.
+    if item.dedup_key is not None:
+        inserted = await insert_ignore(session, OutboxItem, _row(item, now))
+    else:
+        await session.execute(insert(_OUTBOX), _row(item, now))
+        inserted = True
+    await _ensure_lanes(session, [item.lane], now)
     return inserted
 
 
 async def enqueue_all(session: AsyncSession, items: list[Outbound]) -> None:
-    """Enqueue several items in order."""
+    """Enqueue several items in order, in as few statements as possible."""
+    now = utcnow()
+    batch: list[dict[str, Any]] = []
     for item in items:
-        await enqueue(session, item)
+        if item.dedup_key is None:
+            batch.append(_row(item, now))
+            continue
+        if batch:
+            await session.execute(insert(_OUTBOX), batch)
+            batch = []
+        await insert_ignore(session, OutboxItem, _row(item, now))
+    if batch:
+        await session.execute(insert(_OUTBOX), batch)
+    await _ensure_lanes(session, [item.lane for item in items], now)

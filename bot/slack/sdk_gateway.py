@@ -25,8 +25,15 @@ class SdkSlackGateway:
 
     async def call(self, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """Call `method` and classify any failure."""
+        # Slack accepts JSON bodies only for write methods; read methods (conversations.history,
+        # chat.getPermalink, ...) need form or query parameters. slack_sdk's per-method wrappers know
+        # which encoding each method takes, so use them whenever one exists.
+        wrapper = getattr(self.client, method.replace(".", "_"), None)
         try:
-            response = await self.client.api_call(method, json=dict(params))
+            if callable(wrapper):
+                response = await wrapper(**params)
+            else:
+                response = await self.client.api_call(method, json=dict(params))
         except SlackApiError as exc:
             raise _classify(method, exc) from None
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, inspect
 
 from bot.db import migrate, schema
 from bot.db.engine import make_engine
-from bot.db.models import metadata
+from migrations.metadata import metadata
 from tests.conftest import pg_create_database, pg_drop_database, pg_url
 
 

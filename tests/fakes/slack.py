@@ -35,6 +35,8 @@ class Call:
     at: float
     status: int = 200
     response: dict[str, Any] = field(default_factory=dict)
+    verb: str = "POST"
+    content_type: str = ""
 
 
 @dataclass
@@ -220,7 +222,7 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await self._params(request)
-        call = Call(method, params, time.monotonic())
+        call = Call(method, params, time.monotonic(), verb=request.method, content_type=request.content_type)
         self.calls.append(call)
         try:
             status, body, headers = await self._handle(method, params, request)

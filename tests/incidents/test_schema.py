@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect
 
 from bot.db.engine import make_engine
-from bot.db.models import metadata
+from migrations.metadata import metadata
 
 TABLES = {"incidents", "incident_events", "incident_action_items"}
 

@@ -350,3 +350,19 @@ async def test_file_upload_goes_through_files_upload_v2(fast_flare: Flare, fake_
     assert stored["title"] == "INC-7 draft"
     assert stored["initial_comment"] == "Draft post-mortem"
     assert stored["content"].decode() == content
+
+
+async def test_write_methods_send_json_and_read_methods_send_parameters(
+    flare: Flare, fake_slack: FakeSlack
+) -> None:
+    await flare.container.slack.call("chat.postMessage", {"channel": "C0ENC00001", "text": "hi"})
+    await flare.container.slack.call("conversations.history", {"channel": "C0ENC00001", "limit": 1})
+    await flare.container.slack.call("chat.getPermalink", {"channel": "C0ENC00001", "message_ts": "1.2"})
+    post = fake_slack.calls_to("chat.postMessage")[0]
+    history = fake_slack.calls_to("conversations.history")[0]
+    permalink = fake_slack.calls_to("chat.getPermalink")[0]
+    assert (post.verb, post.content_type) == ("POST", "application/json")
+    assert history.content_type != "application/json"
+    assert history.response["ok"] is True
+    assert permalink.content_type != "application/json"
+    assert permalink.response["ok"] is True
