@@ -107,7 +107,9 @@ def render_stats(rows: Sequence[DeliveryStats], days: int, service: str | None) 
     if quiet:
         names = ", ".join(f"{escape(r.service)} ({escape(r.env)})" for r in quiet)
         lines.append(f"_No deploys, rollbacks or incidents:_ {names}")
-    blocks, _fitted = pack_lines(lines, TEXT_BUDGET, MAX_BLOCKS - 2)
+    blocks, fitted = pack_lines(lines, TEXT_BUDGET, MAX_BLOCKS - 3)
+    if fitted < len(lines):
+        blocks.append(context(f"…{len(lines) - fitted} more not shown: `/deploy stats <service>` shows one"))
     definitions = (
         "Deploy frequency: successful deploys per day. Change failure rate: deploys followed within 24 h "
         "by a Flare rollback or an incident on the service (each charged to the latest deploy before it). "

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalog import Catalog
@@ -44,14 +44,14 @@ def timeline_event(view: DeployView, *, suspect: str) -> dict[str, Any]:
 
 
 async def window(session: AsyncSession, catalog: Catalog, service: str, at: datetime) -> list[DeployView]:
-    """The service's deploys and traffic changes (in the incident environments) before `at`, newest first."""
+    """The service's deploys and traffic changes (incident environments) active in the window before `at`."""
     since = at - timedelta(minutes=catalog.deploys.suspect_window_minutes)
     rows = await session.execute(
         select(Deploy)
         .where(
             Deploy.service == service,
             Deploy.env.in_(catalog.deploys.incident_envs),
-            Deploy.started_at >= since,
+            or_(Deploy.started_at >= since, Deploy.finished_at >= since),
             Deploy.started_at <= at,
         )
         .order_by(Deploy.started_at.desc(), Deploy.id.desc())
