@@ -8,6 +8,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from bot.settings import Settings
 from handlers.app import create_app
 from handlers.keys import CONTAINER
 from migrations.metadata import metadata
+from tests.fakes.cloudrun import FakeCloudRun
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
 from tests.support.slack_client import SIGNING_SECRET, SlackClient
 
@@ -119,13 +121,30 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
 
 
 @pytest.fixture
+async def fake_cloudrun() -> AsyncIterator[FakeCloudRun]:
+    """The fake Cloud Run Admin API serving the test catalog's services (checkout, search)."""
+    fake = await FakeCloudRun().start()
+    start = datetime.now(UTC) - timedelta(days=2)
+    checkout = fake.add_service("acme-prod", "us-central1", "checkout", revisions=4, start=start)
+    checkout.revisions[-1].annotations["flare.dev/deployer"] = "alice@acme.test"
+    fake.add_service("acme-staging", "us-central1", "checkout", revisions=2, start=start)
+    fake.add_service("acme-prod", "europe-west1", "search-api", revisions=2, start=start)
+    # One poll answers "not done": every change exercises GET operations.
+    fake.operation_polls = 1
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
 def catalog() -> Catalog:
     """The standard test catalog."""
     return load_catalog(DATA / "catalog.yaml")
 
 
 @pytest.fixture
-def make_settings(database_url: str, fake_slack: FakeSlack) -> Callable[..., Settings]:
+def make_settings(
+    database_url: str, fake_slack: FakeSlack, fake_cloudrun: FakeCloudRun
+) -> Callable[..., Settings]:
     """Settings for a test instance, with any field overridden."""
 
     def build(**overrides: Any) -> Settings:
@@ -133,6 +152,7 @@ def make_settings(database_url: str, fake_slack: FakeSlack) -> Callable[..., Set
             "slack_bot_token": BOT_TOKEN,
             "slack_signing_secret": SIGNING_SECRET,
             "slack_api_url": fake_slack.base_url,
+            "cloud_run_api_endpoint": fake_cloudrun.url,
             "database_url": database_url,
             "flare_config": DATA / "catalog.yaml",
             "log_level": "WARNING",

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from bot.settings import Settings
 from tests.conftest import METRICS_TOKEN, Flare, StartFlare
+from tests.fakes.cloudrun import FakeCloudRun
 from tests.fakes.slack import FakeSlack
 
 
@@ -54,6 +55,7 @@ async def test_deep_reports_every_check_with_status_and_latency(flare: Flare) ->
         assert isinstance(check["latency_ms"], float | int)
     assert body["services"]["database"]["status"] == "healthy"
     assert body["services"]["slack"]["status"] == "healthy"
+    assert body["services"]["cloud_run"]["status"] == "healthy"
     assert body["services"]["sentry"]["status"] == "degraded"
     summary = body["summary"]
     assert summary["total"] == 5
@@ -150,3 +152,12 @@ async def test_every_response_carries_a_request_id(flare: Flare) -> None:
         assert response.headers["X-Request-Id"] == "abc-123"
     async with flare.http.get(flare.url + "/health/live") as response:
         assert len(response.headers["X-Request-Id"]) == 32
+
+
+async def test_deep_reports_a_cloud_run_outage_as_degraded(flare: Flare, fake_cloudrun: FakeCloudRun) -> None:
+    fake_cloudrun.fail("get_service", 503, times=10)
+    status, body = await flare.get("/health/deep")
+    assert status == 200
+    assert body["services"]["cloud_run"]["status"] == "unhealthy"
+    assert "retry" in body["services"]["cloud_run"]["detail"]
+    assert body["status"] == "degraded"
