@@ -12,7 +12,8 @@ import re
 from datetime import UTC, datetime
 
 ELLIPSIS = "…"
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")
+_LINE_BREAK = re.compile(r"[\x85\u2028\u2029]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _ENTITY_LIKE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 _PUNCT = re.compile(r"([\\`*_\[\]~|])")
@@ -25,7 +26,7 @@ _SAFE_URL = re.compile(r"^https?://[^\s<>\"'`\\]+$")
 
 def clean(text: object) -> str:
     """Text with newlines normalised, control characters removed and lone surrogates replaced."""
-    value = str(text).replace("\r\n", "\n").replace("\r", "\n")
+    value = _LINE_BREAK.sub("\n", str(text).replace("\r\n", "\n").replace("\r", "\n"))
     value = _CONTROL.sub("", value)
     return _SURROGATE.sub("\ufffd", value)
 

@@ -16,11 +16,13 @@ from tests.fakes.cloudrun import FakeCloudRun, FakeEndpoints
 
 FAST_DELIVERY = DispatcherConfig(per_channel_rate=50.0, burst=10.0, dependency_wait=0.05, poll_interval=0.05)
 AM_TOKEN = "am-token-postmortem-0123"
+DEPLOY_TOKEN = "deploy-token-postmortem-4567"
 WORKSPACE = "https://flare-test.slack.com"
 
 CATALOG = """
 channels:
   announcements: C0INCIDENTS
+  deployments: C0DEPLOYS
 teams:
   payments:
     channel: C0PAYMENTS
@@ -44,6 +46,8 @@ routes:
 webhooks:
   alertmanager:
     token_env: FLARE_TEST_PM_AM_TOKEN
+deploys:
+  token_env: FLARE_TEST_PM_DEPLOY_TOKEN
 services:
   - name: checkout
     team: payments
@@ -96,6 +100,7 @@ def start_pm(
 ) -> StartPM:
     """Start a Flare with the post-mortem catalog (on_resolve/workspace overridable), fake Cloud Run."""
     monkeypatch.setenv("FLARE_TEST_PM_AM_TOKEN", AM_TOKEN)
+    monkeypatch.setenv("FLARE_TEST_PM_DEPLOY_TOKEN", DEPLOY_TOKEN)
 
     async def start(*, on_resolve: bool = False, workspace: str = WORKSPACE) -> Flare:
         text = catalog_text(endpoints.url("checkout/health"), on_resolve=on_resolve, workspace=workspace)
