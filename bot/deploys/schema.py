@@ -79,7 +79,7 @@ def _text(limit: int, *, pattern: re.Pattern[str] | None = None, hint: str = "")
             raise ValueError(f"must be a string, got {_type_name(raw)}")
         value = raw.strip()
         if not value:
-            raise ValueError("must not be empty (leave the field out instead)")
+            raise ValueError("must not be empty")
         if "\x00" in value:
             raise ValueError("must not contain NUL characters")
         if len(value) > limit:
@@ -158,6 +158,8 @@ def parse(payload: Any, now: datetime) -> DeployEvent:
     values: dict[str, Any] = {}
     for name, check in FIELDS.items():
         raw = payload.get(name)
+        if isinstance(raw, str) and not raw.strip() and name not in REQUIRED:
+            raw = None  # CI templates render unset values as "": the same as leaving the field out
         if raw is None:
             if name in REQUIRED:
                 raise SchemaError(name, "is required")

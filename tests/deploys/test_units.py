@@ -204,3 +204,13 @@ def test_history_and_stats_stay_within_slack_limits() -> None:
     _text, blocks = render_stats(rows, 30, None)
     assert len(blocks) <= 50
     assert "more not shown" in str(blocks[-2])
+
+
+def test_empty_optional_fields_count_as_not_given() -> None:
+    event = parse(
+        {"service": "checkout", "status": "failed", "deploy_id": "9", "revision": "", "author": " "}, NOW
+    )
+    assert (event.revision, event.author) == (None, None)
+    with pytest.raises(SchemaError) as caught:
+        parse({"service": "checkout", "status": "failed", "deploy_id": "", "pipeline_url": ""}, NOW)
+    assert caught.value.field == "deploy_id"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from bot.catalog import Catalog
+from tests.alerts.test_storage import unreachable_database
 from tests.conftest import METRICS_TOKEN, Flare
 from tests.deploys.conftest import DEPLOYS, PAYMENTS, TOKEN_ENV, StartDeploys
 from tests.deploys.helpers import deploy_event, deploys, messages_about, send, settle, text_of
@@ -185,7 +187,7 @@ async def test_not_configured_is_404_and_missing_token_is_503(
         (deploy_event(timestamp="yesterday"), "timestamp", "RFC 3339"),
         (deploy_event(timestamp="2026-01-01T10:00:00"), "timestamp", "time zone"),
         (deploy_event(timestamp="2999-01-01T10:00:00Z"), "timestamp", "future"),
-        (deploy_event(author=""), "author", "must not be empty"),
+        (deploy_event(service=" "), "service", "must not be empty"),
         (deploy_event(message="x" * 4001), "message", "limit is 4000"),
         (deploy_event(deploy_id=None, pipeline_url=None), "deploy_id", "give deploy_id"),
     ],
@@ -226,3 +228,13 @@ async def test_a_terminal_event_alone_and_one_known_only_by_revision(
     [row] = await deploys(flare)
     assert row.key == "rev:checkout-00009-abc"
     assert "succeeded in 3m" in text_of(messages_about(fake_slack, DEPLOYS, row.id)[0])
+
+
+async def test_storage_down_is_503_so_the_pipeline_retries(
+    start_deploys: StartDeploys, tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    flare = await start_deploys(database_url=unreachable_database(tmp_path))
+    status, body = await send(flare, deploy_event())
+    assert status == 503
+    assert body == {"error": "unavailable", "reason": "storage is unavailable; retry later"}
+    assert fake_slack.calls_to("chat.postMessage") == []
