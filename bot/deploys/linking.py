@@ -28,11 +28,13 @@ async def links_of(session: AsyncSession, deploy_id: int) -> dict[int, str]:
     return {int(incident_id): str(origin) for incident_id, origin in rows.all()}
 
 
-async def link_live(c: Container, session: AsyncSession, row: Deploy, view: DeployView) -> None:
+async def link_live(
+    c: Container, session: AsyncSession, row: Deploy, view: DeployView, *, created: bool = False
+) -> None:
     """Link `row` to the service's open incident (if any) and record/post its current state."""
     if row.env not in c.catalog.deploys.incident_envs:
         return
-    links = await links_of(session, row.id)
+    links = {} if created else await links_of(session, row.id)
     new: set[int] = set()
     incident = await incidents.find_open_for_service(session, row.service)
     if incident is not None and incident.id not in links:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalog import Catalog
 from bot.container import Container
-from bot.db.upsert import insert_ignore
 from bot.deploys.linking import link_live
 from bot.deploys.models import TERMINAL, Deploy
 from bot.deploys.render import deploy_message, message_key
@@ -82,6 +82,15 @@ async def find(
         if row is not None:
             return row
     return None
+
+
+async def insert_returning_id(session: AsyncSession, values: dict[str, Any]) -> int | None:
+    """INSERT the deploy unless its key or revision is taken (also concurrently); its id, else None."""
+    table = cast(Table, Deploy.__table__)
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(table).on_conflict_do_nothing().returning(table.c.id)
+    new_id = (await session.execute(stmt, values)).scalar_one_or_none()
+    return int(new_id) if new_id is not None else None
 
 
 async def revision_taken(session: AsyncSession, row: Deploy, revision: str) -> bool:
@@ -159,7 +168,7 @@ async def publish(c: Container, session: AsyncSession, row: Deploy, *, created: 
             await enqueue(session, post_message(channel, text=text, blocks=blocks, key=key))
         else:
             await enqueue(session, update_message(key, lane=lane_for(channel), text=text, blocks=blocks))
-    await link_live(c, session, row, view)
+    await link_live(c, session, row, view, created=created)
 
 
 async def ingest(c: Container, event: DeployEvent) -> Outcome:
@@ -169,13 +178,16 @@ async def ingest(c: Container, event: DeployEvent) -> Outcome:
     async with c.transaction() as session:
         row = await find(session, event.service, event.env, key=event.key, revision=event.revision)
         if row is None:
-            inserted = await insert_ignore(session, Deploy, _new_values(event, at, now))
-            row = await find(session, event.service, event.env, key=event.key, revision=event.revision)
-            assert row is not None, "a deploy row exists once the insert conflicted or succeeded"
-            if inserted:
+            values = _new_values(event, at, now)
+            new_id = await insert_returning_id(session, values)
+            if new_id is not None:
+                row = Deploy(id=new_id, **values)  # a detached copy of what was stored
                 await publish(c, session, row, created=True)
                 outcome = Outcome(row.id, row.status, "created", status_changed=True)
             else:
+                found = await find(session, event.service, event.env, key=event.key, revision=event.revision)
+                assert found is not None, "the insert conflicted with a deploy that exists"
+                row = found
                 outcome = await _update(c, session, row, event, at, now)
         else:
             outcome = await _update(c, session, row, event, at, now)

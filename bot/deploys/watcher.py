@@ -24,7 +24,7 @@ from bot.db.upsert import insert_ignore
 from bot.deploys.detect import Observation, Snapshot, gained, observe
 from bot.deploys.models import Deploy, WatchState
 from bot.deploys.schema import revision_key
-from bot.deploys.service import publish
+from bot.deploys.service import insert_returning_id, publish
 from bot.observability.report import capture_exception
 from bot.rollback.models import Rollback
 from bot.rollback.plan import Plan
@@ -204,17 +204,11 @@ async def _revision_seen(
         "created_at": now,
         "updated_at": now,
     }
-    if not await insert_ignore(session, Deploy, values):
+    new_id = await insert_returning_id(session, values)
+    if new_id is None:
         return None
-    row = (
-        await session.execute(
-            select(Deploy).where(
-                Deploy.service == target.service, Deploy.env == target.env, Deploy.revision == revision.name
-            )
-        )
-    ).scalar_one()
-    await publish(c, session, row, created=True)
-    return row.id
+    await publish(c, session, Deploy(id=new_id, **values), created=True)
+    return new_id
 
 
 async def _traffic_seen(
@@ -248,15 +242,9 @@ async def _traffic_seen(
         "created_at": now,
         "updated_at": now,
     }
-    if await insert_ignore(session, Deploy, values):
-        row = (
-            await session.execute(
-                select(Deploy).where(
-                    Deploy.service == target.service, Deploy.env == target.env, Deploy.key == values["key"]
-                )
-            )
-        ).scalar_one()
-        await publish(c, session, row, created=True)
+    new_id = await insert_returning_id(session, values)
+    if new_id is not None:
+        await publish(c, session, Deploy(id=new_id, **values), created=True)
 
 
 async def _announced_since(
