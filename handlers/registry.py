@@ -13,6 +13,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.alerts.actions import link_open_groups, publish_groups
 from bot.catalog import Catalog
 from bot.container import Container
+from bot.deploys.config import config_check as deploys_config_check
 from bot.deploys.watcher import tick as watch_deploys
 from bot.deploys.watcher import watch_loop as watch_deploys_loop
 from bot.incidents.capture import enrich_pending
@@ -88,7 +89,7 @@ TICK_JOBS: list[Callable[[Container], Awaitable[None]]] = [
 ]
 
 # Extra validation run by `flare check-config` (runbooks, routes): (catalog, path) -> problems.
-CONFIG_CHECKS: list[Callable[[Catalog, Path], list[str]]] = [runbook_config_check]
+CONFIG_CHECKS: list[Callable[[Catalog, Path], list[str]]] = [runbook_config_check, deploys_config_check]
 
 # Extra `flare` subcommands: each adds a subparser with set_defaults(func=...).
 CLI_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
