@@ -13,10 +13,15 @@ from tests.fakes.slack import FakeSlack
 
 
 def unreachable_database(tmp_path: Path) -> str:
-    """A database URL on the lane under test that cannot be reached."""
+    """A database URL on the lane under test whose every statement fails as if storage were down."""
     if pg_url() is not None:
-        return "postgresql+asyncpg://postgres@127.0.0.1:1/flare"
-    return f"sqlite+aiosqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'flare.db'}"
+        return "postgresql+asyncpg://postgres@127.0.0.1:1/flare"  # nothing listens there
+    # An SQLite file that opens but has no tables: every statement raises OperationalError at once.
+    # (An unopenable path fails too, but with the one-connection SQLite pool, queued checkouts then
+    # wait out pool_timeout before failing, which makes the test slow, not different.)
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    return f"sqlite+aiosqlite:///{empty}"
 
 
 async def test_storage_down_is_503_and_nothing_reaches_slack(
