@@ -38,10 +38,8 @@ def message_key(group_id: int) -> str:
 class GroupPublisher:
     """Renders changed groups into the outbox; `run` loops, `publish_due` does one pass."""
 
-    def __init__(self, c: Container, *, batch_size: int = 20, writer: asyncio.Lock | None = None) -> None:
+    def __init__(self, c: Container, *, batch_size: int = 20) -> None:
         self.c = c
-        # On SQLite, intake and publisher take turns here instead of in SQLite's busy handler.
-        self.writer = writer
         self.window = timedelta(seconds=c.catalog.routes.update_interval_seconds)
         # Other instances' changes are found by polling; this instance's own are announced via `due`.
         self.poll = min(1.0, self.window.total_seconds() / 4)
@@ -95,7 +93,7 @@ class GroupPublisher:
         Returns how many groups were examined, and when the next changed group falls due.
         """
         c = self.c
-        async with self.writer or contextlib.nullcontext(), c.transaction() as session:
+        async with c.transaction() as session:
             now = c.clock.now()
             groups = list(
                 (

@@ -9,7 +9,6 @@ batching; it only saves round trips under load.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter, deque
 from dataclasses import dataclass
@@ -40,10 +39,7 @@ class AlertIntake:
         self, c: Container, *, max_batch_alerts: int = 2000, publisher: GroupPublisher | None = None
     ):
         self.c = c
-        # SQLite has one writer at a time, and a connection that finds it busy sleeps in growing
-        # steps (up to 100 ms); taking turns in-process keeps intake and publisher out of that.
-        self.writer = asyncio.Lock() if c.db.dialect == "sqlite" else None
-        self.publisher = publisher or GroupPublisher(c, writer=self.writer)
+        self.publisher = publisher or GroupPublisher(c)
         self.max_batch_alerts = max_batch_alerts
         self.router = Router(c.catalog)
         self._queue: deque[_Pending] = deque()
@@ -117,7 +113,7 @@ class AlertIntake:
     async def _store(self, batch: list[Submission]) -> list[Outcome]:
         for attempt in range(3):
             try:
-                async with self.writer or contextlib.nullcontext(), self.c.transaction() as session:
+                async with self.c.transaction() as session:
                     outcomes = await store_batch(session, batch, self.c.clock.now())
                     declare = set().union(*(o.declare for o in outcomes))
                     if declare:
