@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from aiohttp import web
+from pydantic import SecretStr
 
 from bot import __version__
 from bot.catalog import Catalog, ConfigError, load_catalog
@@ -105,6 +106,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if missing:
         print(SLACK_CREDENTIALS_HELP, file=sys.stderr)
         return _fail([f"{name} is not set" for name in missing])
+    from handlers import socket_mode
+
+    app_token = settings.slack_app_token if args.socket_mode else None
+    token_problem = socket_mode.token_problem(settings) if args.socket_mode else None
+    if token_problem:
+        return _fail([token_problem])
     try:
         catalog = load_catalog(settings.flare_config)
     except ConfigError as exc:
@@ -133,7 +140,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     app = create_app(settings, catalog=catalog)
     try:
-        asyncio.run(_serve(app, args.host, settings.port, settings.flare_shutdown_timeout_seconds))
+        asyncio.run(_serve(app, args.host, settings.port, settings.flare_shutdown_timeout_seconds, app_token))
+    except socket_mode.SocketModeError as exc:
+        return _fail([str(exc)])
     except OSError as exc:
         return _fail([f"PORT: cannot listen on {args.host}:{settings.port}: {exc.strerror}"])
     return 0
@@ -157,7 +166,11 @@ def _check_schema(url: str) -> str | None:
     return None
 
 
-async def _serve(app: web.Application, host: str, port: int, shutdown_timeout: float) -> None:
+async def _serve(
+    app: web.Application, host: str, port: int, shutdown_timeout: float, app_token: SecretStr | None = None
+) -> None:
+    from handlers import socket_mode
+
     started = time.perf_counter()
     runner = web.AppRunner(
         app, handle_signals=False, access_log=None, shutdown_timeout=shutdown_timeout - 2.0
@@ -165,6 +178,13 @@ async def _serve(app: web.Application, host: str, port: int, shutdown_timeout: f
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     await site.start()
+    socket = None
+    if app_token is not None:
+        try:
+            socket = await socket_mode.start(app, app_token)
+        except socket_mode.SocketModeError:
+            await runner.cleanup()
+            raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -173,12 +193,14 @@ async def _serve(app: web.Application, host: str, port: int, shutdown_timeout: f
         "listening",
         extra={"url": f"http://{host}:{port}", "startup_ms": round((time.perf_counter() - started) * 1000)},
     )
+    slack = "Socket Mode, no public URL needed" if socket else "POST /slack/events"
     print(
-        f"Flare is listening on http://{host}:{port} (Slack: POST /slack/events, health: GET /health/deep)",
-        flush=True,
+        f"Flare is listening on http://{host}:{port} (Slack: {slack}, health: GET /health/deep)", flush=True
     )
     await stop.wait()
     log.info("shutting down")
+    if socket is not None:
+        await socket_mode.stop(socket)
     await runner.cleanup()
 
 
@@ -194,6 +216,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")  # noqa: S104
     serve.add_argument("--port", type=int, default=None, help="port (default $PORT or 8080)")
+    serve.add_argument(
+        "--socket-mode",
+        action="store_true",
+        help="receive Slack over Socket Mode (needs SLACK_APP_TOKEN, xapp-...); webhooks stay on $PORT",
+    )
     serve.set_defaults(func=cmd_serve)
 
     mig = sub.add_parser(

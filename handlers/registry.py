@@ -27,6 +27,7 @@ from handlers import (
     health,
     incident_actions,
     incident_views,
+    mentions,
     postmortem,
     rollback_actions,
     routes_cli,
@@ -56,6 +57,7 @@ BOLT_LISTENERS: list[Callable[[AsyncApp, Container], None]] = [
     runbook_command.register,
     runbook_actions.register,
     deploy_actions.register,
+    mentions.register,
 ]
 
 HTTP_ROUTES: list[Callable[[web.Application], None]] = [

@@ -12,18 +12,23 @@ import contextlib
 import itertools
 import json
 import time
+import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 BOT_TOKEN = "xoxb-test-0000-flare-token"
 TEAM_ID = "T0FLARE01"
 BOT_USER_ID = "U0FLAREBOT"
 BOT_ID = "B0FLAREBOT"
+APP_ID = "A0FLARE01"
+APP_TOKEN = "xapp-1-A0FLARE01-0000-flare-app-token"
+# Methods called with the app-level token (xapp-) rather than the bot token.
+APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 
 
 @dataclass
@@ -66,6 +71,15 @@ class Channel:
 
 
 @dataclass
+class SocketAck:
+    """An acknowledgement Flare sent over a Socket Mode connection."""
+
+    envelope_id: str
+    payload: dict[str, Any] | None
+    after: float  # seconds from sending the envelope to receiving its ack
+
+
+@dataclass
 class Fault:
     """A scripted failure for the next `times` calls of a method."""
 
@@ -79,9 +93,21 @@ class FakeSlack:
     """The fake server. `base_url` is what SLACK_API_URL should be set to."""
 
     def __init__(
-        self, *, token: str = BOT_TOKEN, rate_limit_per_channel: float | None = None, burst: int = 4
+        self,
+        *,
+        token: str = BOT_TOKEN,
+        rate_limit_per_channel: float | None = None,
+        burst: int = 4,
+        app_token: str = APP_TOKEN,
     ) -> None:
         self.token = token
+        self.app_token = app_token
+        # Socket Mode: open websocket connections, tickets issued, envelopes sent and their acks.
+        self.sockets: list[web.WebSocketResponse] = []
+        self.socket_tickets: list[str] = []
+        self.socket_sent: dict[str, float] = {}
+        self.socket_acks: dict[str, SocketAck] = {}
+        self.socket_junk: list[str] = []
         self.calls: list[Call] = []
         self.channels: dict[str, Channel] = {}
         self.messages: dict[str, list[Message]] = defaultdict(list)
@@ -114,6 +140,7 @@ class FakeSlack:
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/respond/{token}", self._respond)
         app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/link/", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         self._site = web.TCPSite(self._runner, "127.0.0.1", port or self.port)
@@ -125,6 +152,8 @@ class FakeSlack:
 
     async def stop(self) -> None:
         """Stop listening (connections are refused until `start` is called again)."""
+        for ws in list(self.sockets):
+            await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -267,8 +296,11 @@ class FakeSlack:
                 if fault.error:
                     return fault.status, {"ok": False, "error": fault.error}, {}
                 return fault.status, {}, {}
-        if params.get("_token") != self.token:
-            return 200, {"ok": False, "error": "invalid_auth"}, {}
+        expected = self.app_token if method in APP_TOKEN_METHODS else self.token
+        if params.get("_token") != expected:
+            # Like Slack: a valid token of the wrong kind is refused differently from a bad one.
+            known = params.get("_token") in (self.token, self.app_token)
+            return 200, {"ok": False, "error": "not_allowed_token_type" if known else "invalid_auth"}, {}
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return 200, {"ok": False, "error": "unknown_method"}, {}
@@ -330,7 +362,135 @@ class FakeSlack:
                 return "invalid_blocks"
         return None
 
+    # ----------------------------------------------------------------- Socket Mode
+    async def _socket(self, request: web.Request) -> web.StreamResponse:
+        ticket = request.query.get("ticket", "")
+        if ticket not in self.socket_tickets:
+            return web.Response(status=401, text="invalid ticket")
+        self.socket_tickets.remove(ticket)  # a ticket opens one connection
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        self._changed.set()
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": len(self.sockets),
+                "debug_info": {"host": "applink-fake", "approximate_connection_time": 18060},
+                "connection_info": {"app_id": APP_ID},
+            }
+        )
+        try:
+            async for message in ws:
+                if message.type != WSMsgType.TEXT:
+                    continue
+                self._socket_message(str(message.data))
+        finally:
+            if ws in self.sockets:
+                self.sockets.remove(ws)
+            self._changed.set()
+        return ws
+
+    def _socket_message(self, raw: str) -> None:
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = None
+        envelope_id = data.get("envelope_id") if isinstance(data, dict) else None
+        if not isinstance(envelope_id, str) or envelope_id not in self.socket_sent:
+            self.socket_junk.append(raw)
+        else:
+            after = time.monotonic() - self.socket_sent[envelope_id]
+            payload = data.get("payload")
+            self.socket_acks[envelope_id] = SocketAck(envelope_id, payload, after)
+        self._changed.set()
+
+    async def wait_for_socket(self, count: int = 1, timeout: float = 10.0) -> None:
+        """Wait until `count` Socket Mode connections are open."""
+        await self.wait_for(lambda: len(self.sockets) >= count, timeout=timeout)
+
+    async def socket_send(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        accepts_response_payload: bool = False,
+        retry_attempt: int | None = None,
+        retry_reason: str | None = None,
+    ) -> str:
+        """Send an envelope (slash_commands, interactive, events_api) on the newest connection."""
+        if not self.sockets:
+            raise AssertionError("no Socket Mode connection is open")
+        envelope_id = f"{uuid.uuid4()}"
+        envelope: dict[str, Any] = {
+            "envelope_id": envelope_id,
+            "payload": payload,
+            "type": kind,
+            "accepts_response_payload": accepts_response_payload,
+        }
+        if retry_attempt is not None:
+            envelope["retry_attempt"] = retry_attempt
+            envelope["retry_reason"] = retry_reason or ""
+        self.socket_sent[envelope_id] = time.monotonic()
+        await self.sockets[-1].send_json(envelope)
+        return envelope_id
+
+    async def socket_ack(self, envelope_id: str, timeout: float = 3.0) -> SocketAck:
+        """The ack of `envelope_id`; fails after `timeout` (Slack gives up after 3 s)."""
+        await self.wait_for(lambda: envelope_id in self.socket_acks, timeout=timeout)
+        return self.socket_acks[envelope_id]
+
+    def command_payload(
+        self,
+        command: str,
+        text: str = "",
+        *,
+        user: str = "U0ALICE01",
+        channel: str = "C0GENERAL",
+        channel_name: str = "general",
+    ) -> dict[str, Any]:
+        """A slash command as Slack sends it in a Socket Mode envelope."""
+        return {
+            "token": "legacy-verification-token",
+            "team_id": TEAM_ID,
+            "team_domain": "flare-test",
+            "channel_id": channel,
+            "channel_name": channel_name,
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": APP_ID,
+            "is_enterprise_install": "false",
+            "response_url": self.response_url("socket"),
+            "trigger_id": f"{next(self._ids)}.trigger.{int(time.time())}",
+        }
+
+    def event_payload(self, event: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
+        """An Events API callback as Slack sends it in a Socket Mode envelope."""
+        return {
+            "token": "legacy-verification-token",
+            "team_id": TEAM_ID,
+            "api_app_id": APP_ID,
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{next(self._ids):010d}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
+        }
+
+    async def socket_disconnect(self, reason: str = "refresh_requested") -> None:
+        """Ask the client to reconnect, as Slack does every few hours."""
+        for ws in list(self.sockets):
+            notice = {"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-fake"}}
+            await ws.send_json(notice)
+
     # ----------------------------------------------------------------- methods
+    def _m_apps_connections_open(self, _p: dict[str, Any]) -> dict[str, Any]:
+        ticket = uuid.uuid4().hex
+        self.socket_tickets.append(ticket)
+        return {"url": f"ws://127.0.0.1:{self.port}/link/?ticket={ticket}&app_id={APP_ID}"}
+
     def _m_auth_test(self, _p: dict[str, Any]) -> dict[str, Any]:
         return {
             "url": "https://flare-test.slack.com/",

@@ -1,0 +1,88 @@
+"""Helpers for the operations tests: wait for the outbox, read /metrics like Prometheus does."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import func, select
+
+from bot.incidents.models import Incident
+from bot.slack.models import OutboxItem
+from tests.conftest import METRICS_TOKEN, Flare
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def settle(flare: Flare, timeout: float = 10.0) -> None:
+    """Wait until the outbox has nothing pending."""
+    deadline = time.monotonic() + timeout
+    while True:
+        await flare.container.dispatcher.drain(timeout=timeout)
+        async with flare.container.db.sessions() as session:
+            pending = (
+                await session.execute(
+                    select(func.count()).select_from(OutboxItem).where(OutboxItem.status == "pending")
+                )
+            ).scalar_one()
+        if pending == 0:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{pending} outbox items still pending after {timeout}s")
+        await asyncio.sleep(0.05)
+
+
+async def incidents(flare: Flare) -> list[Incident]:
+    """Every incident in the database, by id."""
+    async with flare.container.db.sessions() as session:
+        return list((await session.execute(select(Incident).order_by(Incident.id))).scalars().all())
+
+
+async def scrape(flare: Flare) -> str:
+    """GET /metrics with the bearer token, as Prometheus scrapes it."""
+    status, body = await flare.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert status == 200, body
+    assert isinstance(body, str)
+    return body
+
+
+def samples(exposition: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample of a text exposition: (name, labels) -> value."""
+    out: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            out[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return out
+
+
+def value(exposition: str, name: str, **labels: str) -> float | None:
+    """The value of the sample `name` whose labels include `labels` (summed over the others)."""
+    found = [
+        v
+        for (sample, sample_labels), v in samples(exposition).items()
+        if sample == name and set(labels.items()) <= set(sample_labels)
+    ]
+    return sum(found) if found else None
+
+
+def exported_names(exposition: str) -> set[str]:
+    """Every series name Prometheus can see from this exposition, labelled children or not.
+
+    A labelled metric with no children yet still has its # TYPE line; the names its samples will
+    carry are derived from the type, as Prometheus names them.
+    """
+    names: set[str] = set()
+    for line in exposition.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ", 3)
+            if kind == "histogram":
+                names.update({f"{name}_bucket", f"{name}_count", f"{name}_sum", f"{name}_created"})
+            elif kind == "summary":
+                names.update({name, f"{name}_count", f"{name}_sum", f"{name}_created"})
+            else:
+                names.add(name)
+        elif line and not line.startswith("#"):
+            names.add(line.split("{", 1)[0].split(" ", 1)[0])
+    return names
