@@ -20,6 +20,12 @@ class Snapshot:
     serving: dict[str, int] = field(default_factory=dict)
     seen_until: datetime | None = None
     pending: dict[str, datetime] = field(default_factory=dict)
+    latest_created: str | None = None
+
+    def unchanged(self, info: ServiceInfo) -> bool:
+        """True when Cloud Run has created no revision since and none is pending: no need to list them."""
+        latest = info.latest_created_revision
+        return not self.pending and latest is not None and latest == self.latest_created
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form (stored on the watch row)."""
@@ -27,6 +33,7 @@ class Snapshot:
             "serving": dict(self.serving),
             "seen_until": self.seen_until.isoformat() if self.seen_until else None,
             "pending": {name: at.isoformat() for name, at in self.pending.items()},
+            "latest_created": self.latest_created,
         }
 
     @staticmethod
@@ -39,6 +46,7 @@ class Snapshot:
             serving={str(k): int(v) for k, v in (data.get("serving") or {}).items()},
             seen_until=datetime.fromisoformat(seen) if seen else None,
             pending={str(k): datetime.fromisoformat(v) for k, v in (data.get("pending") or {}).items()},
+            latest_created=data.get("latest_created"),
         )
 
 
@@ -67,12 +75,16 @@ def _newest(revisions: Sequence[Revision], floor: datetime | None) -> datetime |
 def observe(
     previous: Snapshot | None, info: ServiceInfo, revisions: Sequence[Revision], now: datetime
 ) -> Observation:
-    """Compare what Cloud Run says now with the previous snapshot (None: the first look is a baseline)."""
+    """Compare what Cloud Run says now with the previous snapshot (None: the first look is a baseline).
+
+    `revisions` may be empty when `previous.unchanged(info)`: nothing new was created.
+    """
     serving = info.serving()
+    latest = info.latest_created_revision
     fresh = [r for r in revisions if r.created is not None and now - r.created < PENDING_TTL]
     if previous is None:
         pending = {r.name: r.created for r in fresh if not r.ready and r.created is not None}
-        return Observation([], None, serving, Snapshot(serving, _newest(revisions, None), pending))
+        return Observation([], None, serving, Snapshot(serving, _newest(revisions, None), pending, latest))
     seen = previous.seen_until
     candidates = [
         r
@@ -90,7 +102,7 @@ def observe(
         new_ready,
         dict(previous.serving) if changed else None,
         serving,
-        Snapshot(serving if serving else previous.serving, _newest(revisions, seen), pending),
+        Snapshot(serving if serving else previous.serving, _newest(revisions, seen), pending, latest),
     )
 
 

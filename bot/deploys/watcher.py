@@ -64,13 +64,15 @@ async def tick(c: Container) -> None:
 
 async def poll(c: Container, target: Target) -> bool:
     """Claim, read Cloud Run, and record what changed; False when another poll had it or it failed."""
-    version = await _claim(c, target)
-    if version is None:
+    claimed = await _claim(c, target)
+    if claimed is None:
         return False
+    version, previous = claimed
     try:
-        info, revisions = await asyncio.gather(
-            c.cloudrun.get_service(target.ref), c.cloudrun.list_revisions(target.ref)
-        )
+        info = await c.cloudrun.get_service(target.ref)
+        # Listing revisions is the expensive read: skip it while Cloud Run has created none.
+        unchanged = previous is not None and previous.unchanged(info)
+        revisions = [] if unchanged else await c.cloudrun.list_revisions(target.ref)
     except CloudRunError as exc:
         log.warning("watcher could not read Cloud Run", extra={"target": target.label, "error": str(exc)})
         await _record_error(c, target, version, str(exc))
@@ -81,7 +83,8 @@ async def poll(c: Container, target: Target) -> bool:
     return True
 
 
-async def _claim(c: Container, target: Target) -> int | None:
+async def _claim(c: Container, target: Target) -> tuple[int, Snapshot | None] | None:
+    """Take this target's poll (compare-and-set on next_poll_at); (version, last snapshot) or None."""
     now = c.clock.now()
     interval = timedelta(seconds=c.catalog.deploys.watch_interval_seconds)
     async with c.transaction() as session:
@@ -98,10 +101,11 @@ async def _claim(c: Container, target: Target) -> int | None:
                 WatchState.next_poll_at <= now,
             )
             .values(next_poll_at=now + interval, version=WatchState.version + 1)
-            .returning(WatchState.version)
+            .returning(WatchState.version, WatchState.state)
             .execution_options(synchronize_session=False)
         )
-        return result.scalar_one_or_none()
+        row = result.one_or_none()
+        return None if row is None else (int(row[0]), Snapshot.from_json(row[1] or {}))
 
 
 async def _locked_state(session: AsyncSession, target: Target, version: int) -> WatchState | None:

@@ -214,3 +214,11 @@ def test_empty_optional_fields_count_as_not_given() -> None:
     with pytest.raises(SchemaError) as caught:
         parse({"service": "checkout", "status": "failed", "deploy_id": "", "pipeline_url": ""}, NOW)
     assert caught.value.field == "deploy_id"
+
+
+def test_revisions_are_listed_again_only_when_needed() -> None:
+    current = ServiceInfo(REF, "https://x", "r2", "r2", [], [])
+    assert Snapshot({"r2": 100}, NOW, {}, "r2").unchanged(current)
+    assert not Snapshot({"r2": 100}, NOW, {}, "r1").unchanged(current)  # a revision was created
+    assert not Snapshot({"r2": 100}, NOW, {"r3": NOW}, "r2").unchanged(current)  # one is still building
+    assert not Snapshot({}, None, {}, None).unchanged(ServiceInfo(REF, "", None, None, [], []))

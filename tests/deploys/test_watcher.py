@@ -147,14 +147,20 @@ async def test_flares_own_rollbacks_are_not_reported(
     ]
 
 
-async def test_polls_wait_for_the_interval(
-    flare: Flare, fake_cloudrun: FakeCloudRun, clock: ManualClock
+async def test_polls_wait_for_the_interval_and_list_revisions_only_when_one_was_created(
+    flare: Flare, fake_cloudrun: FakeCloudRun, checkout: FakeService, clock: ManualClock
 ) -> None:
     await tick(flare)
     await tick(flare)
+    assert len(fake_cloudrun.requests("get_service")) == 1
     assert len(fake_cloudrun.requests("list_revisions")) == 1
     await next_poll(flare, clock)
+    assert len(fake_cloudrun.requests("get_service")) == 2
+    assert len(fake_cloudrun.requests("list_revisions")) == 1  # nothing created since the last look
+    checkout.deploy(traffic=False)
+    await next_poll(flare, clock)
     assert len(fake_cloudrun.requests("list_revisions")) == 2
+    assert [d.revision for d in await deploys(flare)] == [checkout.revisions[-1].name]
 
 
 async def test_two_instances_ticking_at_once_poll_and_announce_once(
