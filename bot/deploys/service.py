@@ -19,7 +19,7 @@ from bot.container import Container
 from bot.deploys.linking import link_live
 from bot.deploys.models import TERMINAL, Deploy
 from bot.deploys.render import deploy_message, message_key
-from bot.deploys.schema import DeployEvent, SchemaError
+from bot.deploys.schema import DeployEvent, SchemaError, revision_key
 from bot.deploys.views import view_of
 from bot.slack.outbox import enqueue, lane_for, post_message, update_message
 
@@ -176,18 +176,20 @@ async def ingest(c: Container, event: DeployEvent) -> Outcome:
     now = c.clock.now()
     at = event.timestamp or now
     async with c.transaction() as session:
-        row = await find(session, event.service, event.env, key=event.key, revision=event.revision)
+        row, revision_free = await _match(session, event)
         if row is None:
             values = _new_values(event, at, now)
+            if not revision_free:
+                values["revision"] = None  # another deploy has it; keep the two apart
             new_id = await insert_returning_id(session, values)
             if new_id is not None:
                 row = Deploy(id=new_id, **values)  # a detached copy of what was stored
                 await publish(c, session, row, created=True)
                 outcome = Outcome(row.id, row.status, "created", status_changed=True)
             else:
-                found = await find(session, event.service, event.env, key=event.key, revision=event.revision)
-                assert found is not None, "the insert conflicted with a deploy that exists"
-                row = found
+                # A concurrent delivery stored it first (or took the revision): match again.
+                row, _ = await _match(session, event)
+                assert row is not None, "the insert conflicted with a deploy that exists"
                 outcome = await _update(c, session, row, event, at, now)
         else:
             outcome = await _update(c, session, row, event, at, now)
@@ -195,6 +197,24 @@ async def ingest(c: Container, event: DeployEvent) -> Outcome:
     if outcome.status_changed and kind == "deploy":
         c.metrics.deploys.labels(service, env, outcome.status).inc()
     return outcome
+
+
+async def _match(session: AsyncSession, event: DeployEvent) -> tuple[Deploy | None, bool]:
+    """The deploy this delivery is about, and whether its revision is free for it.
+
+    By the sender's key first; else by revision, but only a deploy known by nothing but that revision
+    (found by the watcher, or announced with the revision alone): another pipeline deploy that happens
+    to name the same revision stays a deploy of its own.
+    """
+    row = await find(session, event.service, event.env, key=event.key)
+    if row is not None or not event.revision:
+        return row, True
+    other = await find(session, event.service, event.env, revision=event.revision)
+    if other is None:
+        return None, True
+    if other.key == revision_key(event.revision):
+        return other, True
+    return None, False
 
 
 async def _update(

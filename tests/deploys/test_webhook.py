@@ -238,3 +238,13 @@ async def test_storage_down_is_503_so_the_pipeline_retries(
     assert status == 503
     assert body == {"error": "unavailable", "reason": "storage is unavailable; retry later"}
     assert fake_slack.calls_to("chat.postMessage") == []
+
+
+async def test_another_deploy_naming_a_known_revision_stays_a_deploy_of_its_own(flare: Flare) -> None:
+    revision = "checkout-00004-xyz"
+    await send(flare, deploy_event(deploy_id="one", status="succeeded", revision=revision))
+    status, body = await send(flare, deploy_event(deploy_id="two", status="succeeded", revision=revision))
+    assert (status, body["status"], body["deploy"]) == (200, "ok", 2)
+    status, body = await send(flare, deploy_event(deploy_id="two", status="succeeded", revision=revision))
+    assert (status, body["status"], body["deploy"]) == (200, "duplicate", 2)
+    assert [(d.key, d.revision) for d in await deploys(flare)] == [("id:one", revision), ("id:two", None)]
