@@ -214,3 +214,37 @@ async def test_the_optional_loop_polls_without_ticks(
         assert asyncio.get_running_loop().time() < deadline, "the loop did not find the new revision"
         await asyncio.sleep(0.1)
     assert [d.revision for d in await deploys(flare)] == [new.name]
+
+
+async def test_while_flare_is_moving_traffic_the_watcher_waits(
+    start_deploys: StartDeploys, deploy_catalog: Catalog, checkout: FakeService
+) -> None:
+    # Real time here: moving the clock would also expire the running rollback's 1 s lease.
+    catalog = deploy_catalog.model_copy(
+        update={
+            "rollback": deploy_catalog.rollback.model_copy(update={"settle_seconds": 3}),
+            "deploys": deploy_catalog.deploys.model_copy(update={"watch_interval_seconds": 1.0}),
+        }
+    )
+    flare = await start_deploys(catalog=catalog)
+    newest, previous = checkout.revisions[-1].name, checkout.revisions[-2].name
+    await tick(flare)
+    _ack, change = await command(flare, "/rollback", "checkout", user=BOB, channel="C0OPSROOM1")
+    await flare.slack.block_action("rollback_confirm", str(change), user=BOB, channel="C0OPSROOM1")
+    row = await wait_status(flare, change, "running")
+    deadline = asyncio.get_running_loop().time() + 5
+    while checkout.serving() != {previous: 100}:  # moved; the change is settling now
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1.0)
+    await tick(flare)
+    assert (await wait_status(flare, change, ("running", "succeeded"))).status == "running"
+    [state] = await watch_state(flare)
+    assert state.state["serving"] == {newest: 100}  # judged once the change has finished
+    row = await wait_status(flare, change, "succeeded")
+    await asyncio.sleep(1.0)
+    await tick(flare)
+    [state] = await watch_state(flare)
+    assert state.state["serving"] == {previous: 100}
+    assert await deploys(flare) == []
+    assert row.status == "succeeded"
