@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hmac
 import sys
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.container import Container
 from bot.db.engine import Database
+from bot.http.auth import bearer_refusal
 from bot.http.errors import is_storage_unavailable, json_error
 from bot.incidents import queries
 from bot.incidents.flows import ephemeral_notice
@@ -135,17 +135,6 @@ def register(bolt: AsyncApp, container: Container) -> None:
         await ack()
 
 
-def _refused(request: web.Request) -> web.Response | None:
-    token = request.app[CONTAINER].settings.flare_api_token
-    if token is None or not token.get_secret_value():
-        return json_error(404, "the incidents API is disabled; set FLARE_API_TOKEN to enable it")
-    supplied = request.headers.get("Authorization", "")
-    expected = f"Bearer {token.get_secret_value()}"
-    if not hmac.compare_digest(supplied.encode("utf-8", "replace"), expected.encode("utf-8", "replace")):
-        return json_error(401, "missing or wrong bearer token (Authorization: Bearer <FLARE_API_TOKEN>)")
-    return None
-
-
 def _version(raw: str | None) -> int | None:
     if raw is None or raw == "":
         return None
@@ -156,7 +145,8 @@ def _version(raw: str | None) -> int | None:
 
 async def get_postmortem(request: web.Request) -> web.Response:
     """GET /api/incidents/{id}/postmortem.md[?version=N]: the newest (or a given) stored draft."""
-    refused = _refused(request)
+    token = request.app[CONTAINER].settings.flare_api_token
+    refused = bearer_refusal(request, token, setting="FLARE_API_TOKEN", what="the incidents API")
     if refused is not None:
         return refused
     raw = request.match_info["id"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.postmortem.markdown import safe_url
 from bot.postmortem.model import References, SlackMessage, TimelineEvent
@@ -24,6 +24,19 @@ URL_KEYS = (
     ("dashboard_url", "dashboard"),
     ("url", ""),
 )
+_KEYED_KINDS = frozenset(
+    {
+        "declared",
+        "runbook_step",
+        "deploy",
+        "traffic_change",
+        "alert_fired",
+        "alert_resolved",
+        "alert_acknowledged",
+    }
+)
+_URL_ORDER = {key: n for n, (key, _label) in enumerate(URL_KEYS)}
+_URL_LABEL = dict(URL_KEYS)
 URL_LABELS = {
     "alert_fired": "alert",
     "alert_resolved": "alert",
@@ -32,9 +45,8 @@ URL_LABELS = {
 }
 
 
-@dataclass(frozen=True)
-class Link:
-    """A labelled URL."""
+class Link(NamedTuple):
+    """A labelled URL (the URL already checked by safe_url)."""
 
     label: str
     url: str
@@ -70,20 +82,19 @@ def workspace_from(events: list[TimelineEvent]) -> str | None:
 def message_keys(event: TimelineEvent, incident_id: int) -> list[tuple[str, str]]:
     """(outbox key, label) of the Slack messages an event's feature posted, as far as the data tells."""
     data = event.data or {}
+    kind = event.kind
+    if kind not in _KEYED_KINDS and "rollback_id" not in data and "message_key" not in data:
+        return []
     keys: list[tuple[str, str]] = []
-    if event.kind == "declared":
+    if kind == "declared":
         keys.append((f"incident:{incident_id}:card", "summary card"))
-    rollback_id = _int(data.get("rollback_id"))
-    if rollback_id is not None:
+    if "rollback_id" in data and (rollback_id := _int(data["rollback_id"])) is not None:
         keys.append((f"rollback:{rollback_id}", f"change #{rollback_id}"))
-    run_id = _int(data.get("run_id"))
-    if run_id is not None and event.kind == "runbook_step":
+    if kind == "runbook_step" and (run_id := _int(data.get("run_id"))) is not None:
         keys.append((f"runbook-run:{run_id}", f"runbook run #{run_id}"))
-    deploy_id = _int(data.get("deploy_id"))
-    if deploy_id is not None and event.kind in ("deploy", "traffic_change"):
+    if kind in ("deploy", "traffic_change") and (deploy_id := _int(data.get("deploy_id"))) is not None:
         keys.append((f"deploy:{deploy_id}:incident:{incident_id}", f"deploy #{deploy_id}"))
-    group_id = _int(data.get("group_id"))
-    if group_id is not None and event.kind.startswith("alert_"):
+    if kind.startswith("alert_") and (group_id := _int(data.get("group_id"))) is not None:
         keys.append((f"alert-group:{group_id}:inc:{incident_id}", "alert group"))
     key = data.get("message_key")
     if isinstance(key, str) and key:
@@ -91,30 +102,49 @@ def message_keys(event: TimelineEvent, incident_id: int) -> list[tuple[str, str]
     return keys
 
 
-def event_links(
-    event: TimelineEvent, incident_id: int, refs: References, workspace: str | None
-) -> list[Link]:
+@dataclass(frozen=True)
+class SlackLinks:
+    """Permalinks of delivered Slack messages, worked out once per render."""
+
+    by_key: Mapping[str, str]
+    by_event: Mapping[int, str]
+
+    @classmethod
+    def of(cls, refs: References, workspace: str | None) -> SlackLinks:
+        """The permalinks of every message in `refs` (none without a workspace URL)."""
+        if workspace is None:
+            return cls({}, {})
+        by_key = {k: url for k, m in refs.messages.items() if (url := message_url(workspace, m))}
+        by_event = {i: url for i, m in refs.event_messages.items() if (url := message_url(workspace, m))}
+        return cls(by_key, by_event)
+
+
+def event_links(event: TimelineEvent, incident_id: int, slack: SlackLinks) -> list[Link]:
     """Every link of one event, deduplicated, in a stable order."""
     data: Mapping[str, Any] = event.data or {}
     found: list[Link] = []
-    for key, label in URL_KEYS:
-        url = safe_url(data.get(key))
-        if url:
-            found.append(Link(label or URL_LABELS.get(event.kind, "link"), url))
-    posted = message_url(workspace, refs.event_messages.get(event.id))
-    if posted:
-        found.append(Link("message", posted))
-    for key, label in message_keys(event, incident_id):
-        url = message_url(workspace, refs.messages.get(key))
-        if url:
-            found.append(Link(label, url))
+    if data:
+        for key in sorted(data.keys() & _URL_ORDER.keys(), key=_URL_ORDER.__getitem__):
+            url = safe_url(data[key])
+            if url:
+                found.append(Link(_URL_LABEL[key] or URL_LABELS.get(event.kind, "link"), url))
+    if slack.by_event or slack.by_key:
+        posted = slack.by_event.get(event.id)
+        if posted:
+            found.append(Link("message", posted))
+        for key, label in message_keys(event, incident_id):
+            url = slack.by_key.get(key)
+            if url:
+                found.append(Link(label, url))
     extra = data.get("links")
-    if isinstance(extra, Mapping):
+    if isinstance(extra, dict) and extra:
         # Sorted: JSONB does not keep key order, and the same data must give the same bytes.
         for name in sorted(str(k) for k in extra):
             url = safe_url(extra.get(name))
             if url:
                 found.append(Link(name, url))
+    if len(found) < 2:
+        return found
     unique: list[Link] = []
     seen: set[str] = set()
     for item in found:

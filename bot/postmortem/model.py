@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 
 @dataclass(frozen=True)
@@ -40,16 +41,15 @@ class IncidentFacts:
         return f"INC-{self.id}"
 
 
-@dataclass(frozen=True)
-class TimelineEvent:
-    """One recorded timeline event."""
+class TimelineEvent(NamedTuple):
+    """One recorded timeline event (a tuple: a 10,000-event timeline is built and read quickly)."""
 
     id: int
     kind: str
     text: str
     actor: str | None
     occurred_at: datetime
-    data: Mapping[str, Any] = field(default_factory=dict)
+    data: Mapping[str, Any] = MappingProxyType({})
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.postmortem import sections, story
-from bot.postmortem.links import channel_url, workspace_from
+from bot.postmortem.links import SlackLinks, channel_url, workspace_from
 from bot.postmortem.markdown import inline, link, stamp, user, utc
 from bot.postmortem.metrics import milestones
 from bot.postmortem.model import ActionItemFacts, IncidentFacts, References, TimelineEvent
@@ -36,7 +36,8 @@ def render(
     items = sorted(action_items, key=lambda i: i.id)
     workspace = refs.workspace_url or workspace_from(timeline)
     moments = milestones(incident, timeline, refs)
-    ctx = sections.Context(incident, timeline, items, refs, workspace, moments)
+    slack = SlackLinks.of(refs, workspace)
+    ctx = sections.Context(incident, timeline, items, refs, workspace, moments, slack)
     parts = [
         header(ctx),
         sections.summary(ctx),

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from bot.postmortem.links import Link, event_links
-from bot.postmortem.markdown import block, cell, clock, duration, inline, is_user_id, link, stamp, table, user
+from bot.postmortem.links import Link, SlackLinks, event_links
+from bot.postmortem.markdown import (
+    block,
+    cell,
+    checked_link,
+    clock,
+    duration,
+    inline,
+    is_user_id,
+    stamp,
+    table,
+    user,
+)
 from bot.postmortem.marks import action_type, marked
 from bot.postmortem.metrics import Milestones, first_alert, response_metrics
 from bot.postmortem.model import ActionItemFacts, IncidentFacts, References, TimelineEvent
@@ -46,10 +57,36 @@ class Context:
     refs: References
     workspace: str | None
     moments: Milestones
+    slack: SlackLinks
+    _links: dict[int, list[Link]] = field(default_factory=dict)
+    _texts: dict[int, str] = field(default_factory=dict)
+    _marked: dict[str, list[str]] = field(default_factory=dict)
 
     def links(self, event: TimelineEvent) -> list[Link]:
-        """The links of one event."""
-        return event_links(event, self.incident.id, self.refs, self.workspace)
+        """The links of one event (worked out once per render)."""
+        found = self._links.get(event.id)
+        if found is None:
+            found = self._links[event.id] = event_links(event, self.incident.id, self.slack)
+        return found
+
+    def links_text(self, event: TimelineEvent) -> str:
+        """The event's links as Markdown, joined by ' · ' (empty when it has none)."""
+        text = self._texts.get(event.id)
+        if text is None:
+            text = self._texts[event.id] = links_text(self.links(event))
+        return text
+
+    def marked(self, section: str) -> list[str]:
+        """Bullets for the notes marked for `section` (all sections are worked out in one pass)."""
+        if not self._marked:
+            self._marked["_done"] = []
+            for event in self.events:
+                found = marked(event.kind, event.text)
+                if found is not None:
+                    self._marked.setdefault(found.section, []).append(
+                        f"- {cell(found.text, NOTE_LIMIT)} ({user(event.actor)}, {stamp(event.occurred_at)})"
+                    )
+        return self._marked.get(section, [])
 
 
 def initial_severity(ctx: Context) -> str:
@@ -73,8 +110,9 @@ def participants(ctx: Context) -> list[str]:
     return list(dict.fromkeys(p for p in people if p and is_user_id(p)))
 
 
-def _links_text(links: Sequence[Link]) -> str:
-    return " · ".join(link(item.label, item.url) for item in links)
+def links_text(links: Sequence[Link]) -> str:
+    """Links as Markdown, joined by ' · '."""
+    return " · ".join(checked_link(item.label, item.url) for item in links)
 
 
 def summary(ctx: Context) -> list[str]:
@@ -154,7 +192,7 @@ def detection(ctx: Context) -> list[str]:
         title = alert.title if alert is not None else event.text
         source = f" from **{inline(alert.source, 40)}**" if alert is not None else ""
         received = f", received {stamp(alert.received_at)}" if alert is not None else ""
-        links = _links_text(ctx.links(event))
+        links = ctx.links_text(event)
         lines.append(
             f"First alert: **{inline(title, 300)}**{source}, "
             f"firing since {stamp(event.occurred_at)}{received}" + (f" ({links})" if links else "") + "."
@@ -200,17 +238,6 @@ def response(ctx: Context) -> list[str]:
     return lines
 
 
-def _marked_lines(ctx: Context, section: str) -> list[str]:
-    lines = []
-    for event in ctx.events:
-        found = marked(event.kind, event.text)
-        if found is not None and found.section == section:
-            lines.append(
-                f"- {cell(found.text, NOTE_LIMIT)} ({user(event.actor)}, {stamp(event.occurred_at)})"
-            )
-    return lines
-
-
 def analysis(ctx: Context) -> list[list[str]]:
     """Trigger, root cause and resolution: marked notes, else placeholders naming the marker."""
     out = []
@@ -220,7 +247,7 @@ def analysis(ctx: Context) -> list[list[str]]:
         ("resolution", "Resolution", TODO_RESOLUTION),
     ):
         lines = [f"## {title}", ""]
-        found = _marked_lines(ctx, section)
+        found = ctx.marked(section)
         if section == "resolution" and not found:
             found = _resolution_notes(ctx)
         if found:
@@ -261,6 +288,6 @@ def lessons(ctx: Context) -> list[str]:
     lines = ["## Lessons learned"]
     for section in ("went_well", "went_wrong", "lucky"):
         lines += ["", f"### {LESSON_TITLES[section]}", ""]
-        found = _marked_lines(ctx, section)
+        found = ctx.marked(section)
         lines += found or [LESSON_TODOS[section]]
     return lines

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.postmortem.links import Link, channel_url
-from bot.postmortem.markdown import cell, clock, inline, link, stamp, table, user, utc
+from bot.postmortem.markdown import cell, inline, link, stamp, table, user, utc
 from bot.postmortem.model import TimelineEvent
-from bot.postmortem.sections import Context
+from bot.postmortem.sections import Context, links_text
 
 EVENT_TEXT_LIMIT = 1000
 LIST_LIMIT = 50
@@ -37,7 +37,7 @@ def label(kind: str) -> str:
 
 
 def _links(links: list[Link]) -> str:
-    return " · ".join(link(item.label, item.url) for item in links)
+    return links_text(links)
 
 
 def event_text(event: TimelineEvent) -> str:
@@ -52,25 +52,28 @@ def timeline(ctx: Context) -> list[str]:
     lines = ["## Timeline", "", "All times UTC.", ""]
     if not ctx.events:
         return [*lines, "_No events recorded._"]
-    rows = []
+    lines += table(["Time (UTC)", "Actor", "Event"], [])
+    actors: dict[str | None, str] = {}
     previous_day = None
     for event in ctx.events:
         when = utc(event.occurred_at)
         day = when.date()
-        time = f"{when:%Y-%m-%d %H:%M:%S}" if day != previous_day else clock(when)
+        iso = when.isoformat(" ", "seconds")  # 2026-01-05 14:02:13+00:00
+        time = iso[:19] if day != previous_day else iso[11:19]
         previous_day = day
+        who = actors.get(event.actor)
+        if who is None:
+            who = actors[event.actor] = user(event.actor)
         text = f"**{label(event.kind)}** {event_text(event)}".rstrip()
-        links = _links(ctx.links(event))
-        if links:
-            text += f" ({links})"
-        rows.append([time, user(event.actor), text])
-    return lines + table(["Time (UTC)", "Actor", "Event"], rows)
+        links = ctx.links_text(event)
+        lines.append(f"| {time} | {who} | {text} ({links}) |" if links else f"| {time} | {who} | {text} |")
+    return lines
 
 
-def _capped(entries: list[str]) -> list[str]:
-    if len(entries) <= LIST_LIMIT:
+def _capped(entries: list[str], total: int) -> list[str]:
+    if total <= len(entries):
         return entries
-    return [*entries[:LIST_LIMIT], f"- … and {len(entries) - LIST_LIMIT} more in the timeline above"]
+    return [*entries, f"- … and {total - len(entries)} more in the timeline above"]
 
 
 def supporting(ctx: Context) -> list[str]:
@@ -88,9 +91,9 @@ def supporting(ctx: Context) -> list[str]:
         ("Runbook runs", _runbooks(ctx)),
         ("Pinned messages", _by_event(ctx, ("pinned",))),
     ]
-    for title, entries in groups:
+    for title, (entries, total) in groups:
         if entries:
-            lines += ["", f"### {title}", "", *_capped(entries)]
+            lines += ["", f"### {title}", "", *_capped(entries, total)]
     if ctx.workspace is None:
         lines += [
             "",
@@ -100,61 +103,59 @@ def supporting(ctx: Context) -> list[str]:
     return lines
 
 
-def _alerts(ctx: Context) -> list[str]:
-    seen: set[object] = set()
-    entries = []
+def _alerts(ctx: Context) -> tuple[list[str], int]:
+    seen: dict[object, TimelineEvent] = {}
     for event in ctx.events:
-        if event.kind != "alert_fired":
-            continue
-        alert_id = event.data.get("alert_id")
-        if alert_id is None or alert_id in seen:
-            continue
-        seen.add(alert_id)
+        if event.kind == "alert_fired":
+            alert_id = event.data.get("alert_id")
+            if alert_id is not None and alert_id not in seen:
+                seen[alert_id] = event
+    entries = []
+    for alert_id, event in list(seen.items())[:LIST_LIMIT]:
         alert = ctx.refs.alerts.get(alert_id) if isinstance(alert_id, int) else None
         title = inline(alert.title, 300) if alert else cell(event.text, 300)
         source = f" ({inline(alert.source, 40)})" if alert else ""
-        links = _links(ctx.links(event))
+        links = ctx.links_text(event)
         entries.append(
             f"- {title}{source}, firing since {stamp(event.occurred_at)}" + (f": {links}" if links else "")
         )
-    return entries
+    return entries, len(seen)
 
 
-def _by_event(ctx: Context, kinds: tuple[str, ...]) -> list[str]:
+def _by_event(ctx: Context, kinds: tuple[str, ...]) -> tuple[list[str], int]:
+    found = [event for event in ctx.events if event.kind in kinds]
     entries = []
-    for event in ctx.events:
-        if event.kind in kinds:
-            links = _links(ctx.links(event))
-            who = f" {user(event.actor)}" if event.actor else ""
-            entries.append(
-                f"- {stamp(event.occurred_at)}{who}: {cell(event.text, 300)}"
-                + (f" ({links})" if links else "")
-            )
-    return entries
+    for event in found[:LIST_LIMIT]:
+        links = ctx.links_text(event)
+        who = f" {user(event.actor)}" if event.actor else ""
+        entries.append(
+            f"- {stamp(event.occurred_at)}{who}: {cell(event.text, 300)}" + (f" ({links})" if links else "")
+        )
+    return entries, len(found)
 
 
-def _changes(ctx: Context) -> list[str]:
+def _changes(ctx: Context) -> tuple[list[str], int]:
     last: dict[int, TimelineEvent] = {}
     for event in ctx.events:
         rollback_id = event.data.get("rollback_id")
         if isinstance(rollback_id, int) and event.kind in ("rollback", "rollback_refused", "traffic_change"):
             last[rollback_id] = event
     entries = []
-    for rollback_id in sorted(last):
+    for rollback_id in sorted(last)[:LIST_LIMIT]:
         event = last[rollback_id]
         links = _links([item for item in ctx.links(event) if item.label.startswith("change #")])
         entries.append(f"- Change #{rollback_id}: {cell(event.text, 300)}" + (f" ({links})" if links else ""))
-    return entries
+    return entries, len(last)
 
 
-def _runbooks(ctx: Context) -> list[str]:
+def _runbooks(ctx: Context) -> tuple[list[str], int]:
     runs: dict[int, TimelineEvent] = {}
     for event in ctx.events:
         run_id = event.data.get("run_id")
         if event.kind == "runbook_step" and isinstance(run_id, int):
             runs.setdefault(run_id, event)
     entries = []
-    for run_id in sorted(runs):
+    for run_id in sorted(runs)[:LIST_LIMIT]:
         event = runs[run_id]
         data = event.data
         what = inline(data.get("runbook") or "runbook", 100)
@@ -165,4 +166,4 @@ def _runbooks(ctx: Context) -> list[str]:
             f"- Run #{run_id}: {what}{where}, started {stamp(event.occurred_at)}"
             + (f" ({links})" if links else "")
         )
-    return entries
+    return entries, len(runs)

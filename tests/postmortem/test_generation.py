@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from datetime import timedelta
 
+from sqlalchemy import insert
+
+from bot.incidents.models import IncidentEvent
+from bot.postmortem import service
 from tests.conftest import Flare, StartFlare
 from tests.fakes.slack import FakeSlack
 from tests.postmortem.conftest import WORKSPACE, StartPM
@@ -160,3 +165,30 @@ async def test_usage_and_unknown_incidents_get_a_clear_answer(pm: Flare, fake_sl
     help_text = await command(pm, "help", channel=channel)
     assert "/incident postmortem" in help_text
     assert await drafts(pm) == []
+
+
+async def test_a_long_timeline_is_drafted_in_full(pm: Flare, fake_slack: FakeSlack) -> None:
+    channel = await declare(pm, fake_slack)
+    declared = (await timeline(pm))[0].occurred_at
+    rows = [
+        {
+            "incident_id": 1,
+            "kind": "note" if n % 2 else "alert_fired",
+            "text": f"event {n} | with a pipe",
+            "actor": BOB,
+            "occurred_at": declared + timedelta(seconds=n + 1),
+            "recorded_at": declared + timedelta(seconds=n + 1),
+            "data": {} if n % 2 else {"alert_id": n, "url": f"https://prometheus.acme.test/a/{n}"},
+            "pending_fetch": False,
+        }
+        for n in range(service.THREAD_ABOVE_EVENTS + 100)
+    ]
+    async with pm.container.transaction() as session:
+        await session.execute(insert(IncidentEvent), rows)
+    answer = await command(pm, "postmortem", channel=channel)
+    assert f"generated from {len(rows) + 1} timeline events" in answer
+    (draft,) = await drafts(pm)
+    assert draft.event_count == len(rows) + 1
+    table = draft.markdown.split("## Timeline")[1].split("## Supporting information")[0]
+    assert table.count("\n| ") == len(rows) + 3  # header, separator, the declaration, every event
+    assert f"event {len(rows) - 1} \\| with a pipe" in table

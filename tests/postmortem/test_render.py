@@ -50,7 +50,7 @@ def test_same_data_gives_the_same_bytes_whatever_the_order_and_storage_round_tri
     random.Random(7).shuffle(shuffled)
     # JSON documents come back from PostgreSQL (JSONB) with their keys in another order.
     reordered = [
-        replace(e, data=json.loads(json.dumps(dict(reversed(list(e.data.items())))))) for e in shuffled
+        e._replace(data=json.loads(json.dumps(dict(reversed(list(e.data.items())))))) for e in shuffled
     ]
     items = list(reversed(d.action_items()))
     second = render(d.incident(), reordered, items, d.references())
@@ -197,3 +197,16 @@ def test_any_note_keeps_the_table_intact_and_escaped(text: str) -> None:
     # The only `<` are Flare's own: line breaks in cells and the usage hint's `<text>`.
     assert "<" not in markdown.replace("<br>", "").replace("`/incident action <text> [@owner]`", "")
     markdown.encode("utf-8")  # lone surrogates never reach the upload
+
+
+def test_long_lists_in_supporting_information_are_capped_with_a_count() -> None:
+    pins = [
+        TimelineEvent(100 + n, "pinned", f"pin {n}", "U0BOB0001", d.at(60 + n), {"permalink": None})
+        for n in range(57)
+    ]
+    markdown = render(d.incident(), [*d.events(), *pins], d.action_items(), d.references())
+    pinned = section(markdown, "Supporting information").split("### Pinned messages\n\n")[1]
+    lines = [line for line in pinned.splitlines() if line.startswith("- ")]
+    assert len(lines) == 51
+    assert lines[-1] == "- … and 8 more in the timeline above"
+    assert len(table_rows(markdown, "Timeline")) == 22 + 57
