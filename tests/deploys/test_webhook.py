@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -168,38 +169,36 @@ async def test_not_configured_is_404_and_missing_token_is_503(
     assert await deploys(unset) == []
 
 
-@pytest.mark.parametrize(
-    ("body", "field", "words"),
-    [
-        (b"", "", "empty"),
-        (b"{not json", "", "not valid JSON"),
-        (b"[1, 2]", "", "JSON object"),
-        (deploy_event(service=None), "service", "required"),
-        (deploy_event(status=None), "status", "required"),
-        (deploy_event(status="done"), "status", "started, succeeded, failed"),
-        (deploy_event(status=3), "status", "must be a string"),
-        (deploy_event(service="billing"), "service", "known services: checkout, search"),
-        (deploy_event(env="qa"), "env", "known environments: production, staging"),
-        (deploy_event(comit_sha="abc1234"), "comit_sha", "unknown field"),
-        (deploy_event(commit_sha="not-a-sha"), "commit_sha", "hex commit SHA"),
-        (deploy_event(commit_url="javascript:alert(1)"), "commit_url", "http(s) URL"),
-        (deploy_event(revision="Checkout_1"), "revision", "Cloud Run revision name"),
-        (deploy_event(timestamp="yesterday"), "timestamp", "RFC 3339"),
-        (deploy_event(timestamp="2026-01-01T10:00:00"), "timestamp", "time zone"),
-        (deploy_event(timestamp="2999-01-01T10:00:00Z"), "timestamp", "future"),
-        (deploy_event(service=" "), "service", "must not be empty"),
-        (deploy_event(message="x" * 4001), "message", "limit is 4000"),
-        (deploy_event(deploy_id=None, pipeline_url=None), "deploy_id", "give deploy_id"),
-    ],
-)
-async def test_bad_bodies_get_400_naming_the_field(
-    flare: Flare, body: dict[str, object] | bytes, field: str, words: str
-) -> None:
-    status, answer = await send(flare, body)
-    assert status == 400, answer
-    assert answer["error"] == "bad_request"
-    assert words in answer["reason"]
-    assert answer.get("field") == (field or None)
+BAD_BODIES: list[tuple[dict[str, Any] | bytes, str, str]] = [
+    (b"", "", "empty"),
+    (b"{not json", "", "not valid JSON"),
+    (b"[1, 2]", "", "JSON object"),
+    (deploy_event(service=None), "service", "required"),
+    (deploy_event(status=None), "status", "required"),
+    (deploy_event(status="done"), "status", "started, succeeded, failed"),
+    (deploy_event(status=3), "status", "must be a string"),
+    (deploy_event(service="billing"), "service", "known services: checkout, search"),
+    (deploy_event(env="qa"), "env", "known environments: production, staging"),
+    (deploy_event(comit_sha="abc1234"), "comit_sha", "unknown field"),
+    (deploy_event(commit_sha="not-a-sha"), "commit_sha", "hex commit SHA"),
+    (deploy_event(commit_url="javascript:alert(1)"), "commit_url", "http(s) URL"),
+    (deploy_event(revision="Checkout_1"), "revision", "Cloud Run revision name"),
+    (deploy_event(timestamp="yesterday"), "timestamp", "RFC 3339"),
+    (deploy_event(timestamp="2026-01-01T10:00:00"), "timestamp", "time zone"),
+    (deploy_event(timestamp="2999-01-01T10:00:00Z"), "timestamp", "future"),
+    (deploy_event(service=" "), "service", "must not be empty"),
+    (deploy_event(message="x" * 4001), "message", "limit is 4000"),
+    (deploy_event(deploy_id=None, pipeline_url=None), "deploy_id", "give deploy_id"),
+]
+
+
+async def test_bad_bodies_get_400_naming_the_field(flare: Flare) -> None:
+    for body, field, words in BAD_BODIES:
+        status, answer = await send(flare, body)
+        assert status == 400, (body, answer)
+        assert answer["error"] == "bad_request"
+        assert words in answer["reason"], (body, answer)
+        assert answer.get("field") == (field or None), (body, answer)
     assert await deploys(flare) == []
 
 
