@@ -16,6 +16,7 @@ _ENTITY_LIKE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 # Slack markup in command text: <@U1|alice>, <#C1|ops>, <!here>, <!subteam^S1|@sre>, <url|label>.
 _SLACK_TOKEN = re.compile(r"<([@#!]?)([^<>|\s]+)(?:\|([^<>]*))?>")
 _BLOCK_START = re.compile(r"^(\s*)(#|-|\+|=|\d+[.)])")
+_BLOCK_CHARS = frozenset("#-+=0123456789")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _SAFE_URL = re.compile(r"^https?://[^\s<>\"'`\\]+$")
 _URL_SPECIAL = re.compile(r"[()|\[\]]")
@@ -83,7 +84,13 @@ def checked_link(label: str, url: str) -> str:
 
 
 def inline(text: object, limit: int | None = None) -> str:
-    """External text for use inside a line: Slack mentions and links kept readable, the rest escaped."""
+    """External text for use inside a line (line breaks become spaces), mentions and links readable."""
+    value = _escaped(text, limit)
+    return " ".join(value.split("\n")) if "\n" in value else value
+
+
+def _escaped(text: object, limit: int | None = None) -> str:
+    """External text escaped for Markdown, line breaks kept: Slack mentions and links made readable."""
     value = text if isinstance(text, str) else str(text)
     if limit is not None and len(value) > limit:
         value = value[: max(limit - 1, 0)].rstrip() + ELLIPSIS
@@ -117,17 +124,20 @@ def _slack_token(match: re.Match[str]) -> str:
 
 
 def cell(text: object, limit: int | None = None) -> str:
-    """External text for a table cell: one line (newlines become <br>), pipes escaped."""
-    value = inline(text, limit).strip()
-    if "\n" not in value:
-        return value
-    return "<br>".join(part.strip() for part in value.split("\n") if part.strip())
+    """External text on one line (a table cell, a list item): newlines become <br>, pipes escaped,
+    and a start that Markdown would read as a heading or a list is escaped."""
+    value = _escaped(text, limit).strip()
+    if "\n" in value:
+        value = "<br>".join(part.strip() for part in value.split("\n") if part.strip())
+    if value[:1] in _BLOCK_CHARS:
+        value = _BLOCK_START.sub(lambda m: m.group(1) + "\\" + m.group(2), value, count=1)
+    return value
 
 
 def block(text: object, limit: int | None = None) -> str:
     """External text as paragraphs: line starts that Markdown would read as headings or lists escaped."""
     lines = []
-    for line in inline(text, limit).split("\n"):
+    for line in _escaped(text, limit).split("\n"):
         line = line.strip()
         lines.append(_BLOCK_START.sub(lambda m: m.group(1) + "\\" + m.group(2), line))
     return "\n".join(lines).strip()

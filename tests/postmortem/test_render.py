@@ -188,11 +188,23 @@ def test_slack_markup_and_links_are_made_readable() -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=300))
 def test_any_note_keeps_the_table_intact_and_escaped(text: str) -> None:
-    events = [TimelineEvent(1, "note", text, "U0ALICE01", d.at(1), {"service": text})]
-    markdown = render(d.incident(title=text or "t"), events, [], References())
+    events = [
+        TimelineEvent(1, "note", text, "U0ALICE01", d.at(1), {"service": text}),
+        TimelineEvent(2, "note", f"root cause: {text}x", "U0ALICE01", d.at(2), {}),
+    ]
+    markdown = render(d.incident(title=text or "t", summary=text), events, [], References())
     rows = table_rows(markdown, "Timeline")
-    assert len(rows) == 1
-    assert len(rows[0]) == 3
+    assert len(rows) == 2
+    assert all(len(row) == 3 for row in rows)
+    # The marked note is one list item, whatever it says.
+    body = section(markdown, "Root cause").splitlines()[2:]
+    assert [line[:2] for line in body if line] == ["- "]
+    headings = [line for line in markdown.splitlines() if line.startswith("#")]
+    assert headings[0].startswith("# Post-mortem: INC-42 — ")
+    plain = render(d.incident(title="t", summary="s"), [e._replace(text="root cause: x") for e in events], [])
+    assert headings[1:] == [line for line in plain.splitlines() if line.startswith("#")][1:]
+    header = markdown.split("| Field | Value |\n| --- | --- |\n")[1].split("\n\n")[0]
+    assert len(header.splitlines()) == 11  # one line per header field
     assert "<flare:" not in markdown
     # The only `<` are Flare's own: line breaks in cells and the usage hint's `<text>`.
     assert "<" not in markdown.replace("<br>", "").replace("`/incident action <text> [@owner]`", "")
