@@ -189,12 +189,6 @@ def test_scope_table_names_real_slack_methods(method: str) -> None:
     assert hasattr(AsyncWebClient, method.replace(".", "_")), f"{method} is not a Slack Web API method"
 
 
-def test_manifest_lives_where_the_docs_say() -> None:
-    docs = (ROOT / "docs" / "operations.md").read_text()
-    assert "slack/manifest.yaml" in docs
-    assert "FLARE_URL" in docs
-
-
 async def test_every_slack_call_a_busy_session_makes_is_covered_by_the_manifest_scopes(
     flare: Flare, fake_slack: FakeSlack
 ) -> None:
