@@ -119,28 +119,32 @@ class SlackLinks:
         return cls(by_key, by_event)
 
 
-def event_links(event: TimelineEvent, incident_id: int, slack: SlackLinks) -> list[Link]:
-    """Every link of one event, deduplicated, in a stable order."""
+def event_links(
+    event: TimelineEvent, incident_id: int, slack: SlackLinks, checked: dict[object, str | None] | None = None
+) -> list[Link]:
+    """Every link of one event, deduplicated, in a stable order (`checked` caches safe_url answers)."""
     data: Mapping[str, Any] = event.data or {}
     found: list[Link] = []
+    cache: dict[object, str | None] = {} if checked is None else checked
     if data:
         for key in sorted(data.keys() & _URL_ORDER.keys(), key=_URL_ORDER.__getitem__):
-            url = safe_url(data[key])
+            url = _checked(cache, data[key])
             if url:
                 found.append(Link(_URL_LABEL[key] or URL_LABELS.get(event.kind, "link"), url))
-    if slack.by_event or slack.by_key:
+    if slack.by_event:
         posted = slack.by_event.get(event.id)
         if posted:
             found.append(Link("message", posted))
+    if slack.by_key:
         for key, label in message_keys(event, incident_id):
             url = slack.by_key.get(key)
             if url:
                 found.append(Link(label, url))
-    extra = data.get("links")
+    extra = data.get("links") if data else None
     if isinstance(extra, dict) and extra:
         # Sorted: JSONB does not keep key order, and the same data must give the same bytes.
         for name in sorted(str(k) for k in extra):
-            url = safe_url(extra.get(name))
+            url = _checked(cache, extra.get(name))
             if url:
                 found.append(Link(name, url))
     if len(found) < 2:
@@ -152,6 +156,14 @@ def event_links(event: TimelineEvent, incident_id: int, slack: SlackLinks) -> li
             seen.add(item.url)
             unique.append(item)
     return unique[:MAX_LINKS]
+
+
+def _checked(cache: dict[object, str | None], value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    if value not in cache:
+        cache[value] = safe_url(value)
+    return cache[value]
 
 
 def _int(value: object) -> int | None:

@@ -126,6 +126,10 @@ def _slack_token(match: re.Match[str]) -> str:
 def cell(text: object, limit: int | None = None) -> str:
     """External text on one line (a table cell, a list item): newlines become <br>, pipes escaped,
     and a start that Markdown would read as a heading or a list is escaped."""
+    if isinstance(text, str) and (limit is None or len(text) <= limit) and _NEEDS_WORK.search(text) is None:
+        value = text.strip()
+        if value[:1] not in _BLOCK_CHARS:
+            return value
     value = _escaped(text, limit).strip()
     if "\n" in value:
         value = "<br>".join(part.strip() for part in value.split("\n") if part.strip())

@@ -59,6 +59,7 @@ class Context:
     moments: Milestones
     slack: SlackLinks
     _links: dict[int, list[Link]] = field(default_factory=dict)
+    _urls: dict[object, str | None] = field(default_factory=dict)
     _texts: dict[int, str] = field(default_factory=dict)
     _marked: dict[str, list[str]] = field(default_factory=dict)
 
@@ -66,7 +67,7 @@ class Context:
         """The links of one event (worked out once per render)."""
         found = self._links.get(event.id)
         if found is None:
-            found = self._links[event.id] = event_links(event, self.incident.id, self.slack)
+            found = self._links[event.id] = event_links(event, self.incident.id, self.slack, self._urls)
         return found
 
     def links_text(self, event: TimelineEvent) -> str:
