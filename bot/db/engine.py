@@ -34,7 +34,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         # One connection: SQLite has one writer anyway, and queueing in the pool (FIFO, no sleeping)
         # beats contending in SQLite's busy handler, whose backoff sleeps up to 100 ms at a time.
-        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=30)
+        # A waiter is only woken by a returned connection, not by a failed connect, so a file that
+        # cannot be opened makes queued requests wait the whole pool_timeout before their 503.
+        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=5)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
