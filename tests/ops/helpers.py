@@ -102,3 +102,17 @@ def promql_metric_names(expr: str) -> set[str]:
     text = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
     names = set(re.findall(r"(?<![\w:.])([a-zA-Z_:][a-zA-Z0-9_:]*)(?![\w:])(?!\s*\()", text))
     return {name for name in names if name not in _PROMQL_WORDS and not re.fullmatch(r"[0-9.e+-]+", name)}
+
+
+async def scrape_until(flare: Flare, name: str, minimum: float, timeout: float = 10.0, **labels: str) -> str:
+    """Scrape until the sample `name` (with `labels`) reaches `minimum`; the last exposition."""
+    deadline = time.monotonic() + timeout
+    while True:
+        exposition = await scrape(flare)
+        if (value(exposition, name, **labels) or 0) >= minimum:
+            return exposition
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"{name}{labels} stayed below {minimum}: {value(exposition, name, **labels)}"
+            )
+        await asyncio.sleep(0.05)
