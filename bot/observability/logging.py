@@ -79,3 +79,11 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     root.setLevel(level)
     for noisy in ("aiohttp.access", "slack_bolt", "slack_sdk", "sqlalchemy.engine", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))
+
+
+def register_secrets(values: Iterable[str]) -> None:
+    """Also redact `values` (secrets learned after start-up, e.g. webhook tokens) in every JSON log line."""
+    extra = [v for v in values if v and len(v) >= 6]
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler.formatter, JsonFormatter):
+            handler.formatter.secrets.extend(s for s in extra if s not in handler.formatter.secrets)

@@ -10,6 +10,7 @@ from aiohttp import web
 from dotenv import dotenv_values
 
 from bot.alerts.service import AlertIntake
+from bot.observability.logging import register_secrets
 from handlers.keys import CATALOG, CONTAINER
 from handlers.webhooks import alertmanager, gcp_monitoring, generic, grafana, pagerduty, sentry
 from handlers.webhooks.auth import resolve_credentials
@@ -28,6 +29,7 @@ ROUTES = {
 def add_routes(app: web.Application) -> None:
     """Register the alert webhooks, and start alert intake (and its publisher) with the app."""
     app[CREDENTIALS] = resolve_credentials(app[CATALOG].webhooks, _environment())
+    register_secrets(v for creds in app[CREDENTIALS].values() for v in creds.secret_values())
     for path, handler in ROUTES.items():
         app.router.add_post(path, handler)
     app.cleanup_ctx.append(_intake)
