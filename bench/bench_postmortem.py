@@ -1,15 +1,19 @@
-"""Post-mortem figures: generating the draft of an incident with a 10,000-event timeline.
+"""Post-mortem figures: the draft of an incident with a 10,000-event timeline (target <= 500 ms).
 
 A real `flare serve` process (SQLite by default, PostgreSQL with --database-url) talking to the fake
 Slack. INC-1 is declared through Slack, then its timeline is filled with 10,000 events of every kind
 (alerts with stored alert rows, status updates with their delivered channel posts, notes, pinned
 messages, rollbacks, runbook steps, deploys). Each run adds a note (so a new version is made) and
-times `/incident postmortem INC-1`: the ack comes after the whole draft is read, rendered, stored
-and its upload enqueued. The read and the pure render are also timed on their own, in this process.
+sends `/incident postmortem INC-1`. A timeline that long is answered at once and drafted right after
+in the background, so two figures: the ack, and the time from the command until the new version is
+stored (read + render + store + upload enqueued), watched in the database every 5 ms. The server's
+CPU time over that span is reported too (wall time on a shared machine also includes waiting for a
+CPU). INC-2, with 200 events, shows a typical incident, drafted inside the request before the ack.
 """
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 import time
 from datetime import datetime, timedelta
@@ -32,6 +36,7 @@ from bot.slack.models import OutboxItem
 
 NAME = "postmortem"
 EVENTS = 10_000
+SMALL = 200
 TARGET_MS = 500.0
 ALERTS = 200
 USERS = ["U0ALICE01", "U0BOB0001", "U0CAROL01", "U0DAVE001", "flare"]
@@ -99,18 +104,20 @@ def _event(n: int, start: datetime, channel: str) -> dict[str, Any]:
     }
 
 
-async def _seed(url: str) -> None:
-    """10,000 events on INC-1, the alert rows they name, and the channel posts of the status updates."""
+async def _seed(url: str, incident_id: int = 1, count: int = EVENTS) -> None:
+    """`count` events on the incident, the alert rows they name, and the channel posts of its updates."""
     db = Database(url, pool_size=1)
     try:
         async with db.transaction() as session:
-            incident = (await session.execute(select(Incident).where(Incident.id == 1))).scalar_one()
+            incident = (
+                await session.execute(select(Incident).where(Incident.id == incident_id))
+            ).scalar_one()
             channel = incident.channel_id or "C0INC0001"
             start = incident.declared_at - timedelta(minutes=30)
             alerts = [
                 {
                     "source": "alertmanager",
-                    "dedup_key": f"bench-{i}",
+                    "dedup_key": f"bench-{incident_id}-{i}",
                     "starts_at": start,
                     "status": "resolved",
                     "received_at": start + timedelta(seconds=20),
@@ -124,16 +131,16 @@ async def _seed(url: str) -> None:
                 for i in range(1, ALERTS + 1)
             ]
             await session.execute(insert(AlertRecord), alerts)
-            events = [_event(n, start, channel) for n in range(EVENTS)]
+            events = [{**_event(n, start, channel), "incident_id": incident_id} for n in range(count)]
             for chunk in range(0, len(events), 1000):
                 await session.execute(insert(IncidentEvent), events[chunk : chunk + 1000])
             posts = [
                 {
-                    "lane": "ref:incident:1",
+                    "lane": f"ref:incident:{incident_id}",
                     "method": "chat.postMessage",
                     "payload": {
-                        "channel": "<flare:channel:incident:1>",
-                        "text": f"INC-1 update: {e['text']}",
+                        "channel": f"<flare:channel:incident:{incident_id}>",
+                        "text": f"INC-{incident_id} update: {e['text']}",
                     },
                     "status": "sent",
                     "attempts": 1,
@@ -171,39 +178,42 @@ async def _in_process(url: str) -> tuple[float, float, int]:
         await db.close()
 
 
-async def _versions(url: str) -> int:
-    db = Database(url, pool_size=1)
-    try:
-        async with db.sessions() as session:
-            rows = await session.execute(
-                select(PostmortemDraft.version).where(PostmortemDraft.incident_id == 1)
-            )
-            return len(rows.scalars().all())
-    finally:
-        await db.close()
+async def _versions(db: Database, incident_id: int) -> int:
+    async with db.sessions() as session:
+        rows = await session.execute(
+            select(PostmortemDraft.version).where(PostmortemDraft.incident_id == incident_id)
+        )
+        return len(rows.scalars().all())
 
 
 def _cpu_ms(pid: int) -> float:
-    """CPU time (user + system, ms) a process has used: unlike wall time, not inflated by other load."""
+    """CPU time (user + system, ms) a process has used."""
     times = psutil.Process(pid).cpu_times()
     return (times.user + times.system) * 1000
 
 
+async def _declare(client: SlackClient, fake: FakeSlack, n: int) -> None:
+    reply = await client.command("/incident", f"declare P1 checkout is failing {n} --service checkout")
+    assert f"INC-{n}" in reply.text, reply.text
+    await fake.wait_for(lambda: len(fake.ok_calls("conversations.create")) >= n, 30)
+
+
 async def _run(database_url: str | None, repeat: int) -> dict[str, list[float]]:
     fake = await FakeSlack().start()
-    out: dict[str, list[float]] = {"ack": [], "cpu": [], "upload": [], "read": [], "render": [], "bytes": []}
+    out: dict[str, list[float]] = {k: [] for k in ("ack", "made", "cpu", "upload", "read", "render", "bytes")}
+    out["small"] = []
+    out["reference"] = []
     with tempfile.TemporaryDirectory() as tmp:
         async with _database(database_url, Path(tmp)) as url:
             server = await start_server(server_env(fake, url), Path(tmp))
+            db = Database(url, pool_size=1)
             try:
                 async with aiohttp.ClientSession() as session:
                     client = SlackClient(server.url, session, response_url=fake.response_url)
-                    reply = await client.command(
-                        "/incident", "declare P1 checkout is failing --service checkout"
-                    )
-                    assert "INC-1" in reply.text, reply.text
-                    await fake.wait_for(lambda: bool(fake.ok_calls("conversations.create")), 30)
-                    await _seed(url)
+                    await _declare(client, fake, 1)
+                    await _declare(client, fake, 2)
+                    await _seed(url, 1, EVENTS)
+                    await _seed(url, 2, SMALL)
                     for i in range(repeat + 1):  # the first run warms caches up and is not counted
                         await client.command("/incident", f"note INC-1 run {i}")
                         uploads = len(fake.files)
@@ -211,25 +221,57 @@ async def _run(database_url: str | None, repeat: int) -> dict[str, list[float]]:
                         started = time.perf_counter()
                         reply = await client.command("/incident", "postmortem INC-1")
                         ack_ms = (time.perf_counter() - started) * 1000
-                        cpu = _cpu_ms(server.process.pid) - cpu
                         assert reply.status == 200, reply.text[:300]
-                        assert f"*v{i + 1}*" in reply.text, reply.text[:300]
+                        assert "Drafting the post-mortem of *INC-1*" in reply.text, reply.text[:300]
+                        while await _versions(db, 1) < i + 1:
+                            await asyncio.sleep(0.005)
+                        made_ms = (time.perf_counter() - started) * 1000
+                        cpu = _cpu_ms(server.process.pid) - cpu
                         await fake.wait_for(lambda n=uploads: len(fake.files) > n, 60)
                         upload_ms = (time.perf_counter() - started) * 1000
                         read_ms, render_ms, size = await _in_process(url)
+                        reference = _reference_ms()
+
+                        await client.command("/incident", f"note INC-2 run {i}")
+                        started = time.perf_counter()
+                        reply = await client.command("/incident", "postmortem INC-2")
+                        small_ms = (time.perf_counter() - started) * 1000
+                        assert f"*v{i + 1}* of *INC-2*" in reply.text, reply.text[:300]
                         if i > 0:
-                            out["ack"].append(ack_ms)
-                            out["cpu"].append(cpu)
-                            out["upload"].append(upload_ms)
-                            out["read"].append(read_ms)
-                            out["render"].append(render_ms)
-                            out["bytes"].append(float(size))
-                    assert await _versions(url) == repeat + 1
-                    assert fake.files[-1]["content"].startswith(b"# Post-mortem: INC-1")
+                            for key, value in (
+                                ("ack", ack_ms),
+                                ("made", made_ms),
+                                ("cpu", cpu),
+                                ("upload", upload_ms),
+                                ("read", read_ms),
+                                ("render", render_ms),
+                                ("bytes", float(size)),
+                                ("small", small_ms),
+                                ("reference", reference),
+                            ):
+                                out[key].append(value)
+                    assert fake.files[-1]["content"].startswith(b"# Post-mortem: INC-")
             finally:
+                await db.close()
                 server.terminate()
                 await fake.stop()
     return out
+
+
+def _reference_ms() -> float:
+    """CPU ms of a fixed pure-Python loop: how fast this (shared) machine is during the run."""
+    started = time.process_time()
+    total = 0
+    for i in range(3_000_000):
+        total += i
+    return (time.process_time() - started) * 1000
+
+
+def _figure(what: str, values: list[float], note: str = "", target: float | None = None) -> Figure:
+    value = median(values)
+    if target is None:
+        return Figure(NAME, what, value, "ms", "reported", None, values, note)
+    return Figure(NAME, what, value, "ms", f"<= {target:.0f} ms", value <= target, values, note)
 
 
 async def run(options: Any) -> list[Figure]:
@@ -237,54 +279,25 @@ async def run(options: Any) -> list[Figure]:
     db = "PostgreSQL" if options.database_url else "SQLite"
     repeat = max(options.repeat, 3)
     r = await _run(options.database_url, repeat)
-    ack = median(r["ack"])
-    size_kb = median(r["bytes"]) / 1024
+    size = f"draft {median(r['bytes']) / 1024:,.0f} KB"
     return [
-        Figure(
-            NAME,
-            f"/incident postmortem ack, {EVENTS:,}-event timeline ({db}; read+render+store+enqueue)",
-            ack,
-            "ms",
-            f"<= {TARGET_MS:.0f} ms",
-            ack <= TARGET_MS,
-            r["ack"],
-            f"draft {size_kb:,.0f} KB",
+        _figure(
+            f"post-mortem of a {EVENTS:,}-event timeline, command -> version stored ({db})",
+            r["made"],
+            size,
+            TARGET_MS,
         ),
-        Figure(
-            NAME,
-            f"server CPU time for that /incident postmortem ({db})",
-            median(r["cpu"]),
-            "ms",
-            "reported",
-            None,
-            r["cpu"],
-            "user+system of the flare process; wall time above also includes waiting for a shared CPU",
+        _figure(f"server CPU time for it ({db})", r["cpu"], "user+system of the flare process"),
+        _figure(f"/incident postmortem ack for it ({db}; drafted in the background)", r["ack"]),
+        _figure(f"command -> file uploaded at the fake Slack ({db})", r["upload"]),
+        _figure(f"read the sources of a {EVENTS:,}-event timeline ({db}, in this process)", r["read"]),
+        _figure(f"render a {EVENTS:,}-event draft (pure, in this process)", r["render"]),
+        _figure(
+            f"/incident postmortem ack, {SMALL}-event incident ({db}; drafted before the ack)", r["small"]
         ),
-        Figure(
-            NAME,
-            f"read the sources of a {EVENTS:,}-event timeline ({db})",
-            median(r["read"]),
-            "ms",
-            "reported",
-            None,
-            r["read"],
-        ),
-        Figure(
-            NAME,
-            f"render a {EVENTS:,}-event draft (pure)",
-            median(r["render"]),
-            "ms",
-            "reported",
-            None,
-            r["render"],
-        ),
-        Figure(
-            NAME,
-            f"command -> file uploaded at the fake Slack ({db})",
-            median(r["upload"]),
-            "ms",
-            "reported",
-            None,
-            r["upload"],
+        _figure(
+            "reference: 3,000,000-step Python loop (CPU)",
+            r["reference"],
+            "how fast this machine was during the run: compare figures across machines relative to it",
         ),
     ]

@@ -1,9 +1,8 @@
 """Post-mortem drafts: `/incident postmortem`, the card's button, GET /api/incidents/{id}/postmortem.md and
 `flare postmortem INC-42 [-o file.md]`.
 
-Generating happens in the request's transaction (render, store the version, enqueue the upload and
-the answer), then the request is acked: nothing is lost if the process dies afterwards, and the
-render of even a 10,000-event timeline stays far below Slack's 3 s (see bench/bench_postmortem.py).
+A request stores the draft, its upload and the answer in one transaction before it is acked, or, for
+a long timeline, is answered at once and drafted right after (see bot/postmortem/requests.py).
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from typing import Any, Protocol
 from aiohttp import web
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.container import Container
 from bot.db.engine import Database
@@ -26,10 +24,8 @@ from bot.http.errors import is_storage_unavailable, json_error
 from bot.incidents import queries
 from bot.incidents.flows import ephemeral_notice
 from bot.incidents.lifecycle import IncidentError
-from bot.incidents.models import Incident
 from bot.incidents.naming import parse_human_id
-from bot.postmortem import service
-from bot.slack.escape import channel_mention, escape
+from bot.postmortem import requests, service
 from bot.slack.outbox import enqueue
 from handlers.commands.usage import usage_error
 from handlers.keys import CONTAINER
@@ -54,28 +50,6 @@ class Invocation(Protocol):
     def rest(self) -> str: ...
 
 
-def answer(draft: service.Draft, where: str) -> str:
-    """What the requester is told (mrkdwn)."""
-    api = f"`GET /api/incidents/{draft.incident_id}/postmortem.md`"
-    if draft.created:
-        return (
-            f":memo: Post-mortem draft *v{draft.version}* of *{draft.human_id}* generated from "
-            f"{draft.event_count} timeline events; it is being uploaded to {where}. Earlier versions are "
-            f"kept. For tooling: {api}."
-        )
-    return (
-        f":memo: Nothing new was recorded on *{draft.human_id}* since draft *v{draft.version}*, so no new "
-        f"version was made; v{draft.version} is in {where}. For tooling: {api}."
-    )
-
-
-async def _where(session: AsyncSession, incident: Incident) -> str:
-    channels = await queries.channel_ids(session, [incident])
-    if incident.id in channels:
-        return channel_mention(channels[incident.id])
-    return f"#{escape(incident.channel_name)}"
-
-
 async def subcommand(c: Container, inv: Invocation) -> dict[str, Any]:
     """`/incident postmortem`: generate (or reuse) a draft, upload it, answer privately."""
     if inv.rest:
@@ -94,11 +68,17 @@ async def subcommand(c: Container, inv: Invocation) -> dict[str, Any]:
                     "This is not an incident channel, so say which incident you mean.", USAGE, EXAMPLE
                 )
         key = f"command:{inv.trigger_id}" if inv.trigger_id else None
-        draft = await service.generate(
-            c, session, incident, actor=inv.user, trigger="command", request_key=key
+        draft = await requests.request(
+            c,
+            session,
+            incident,
+            actor=inv.user,
+            trigger="command",
+            request_key=key,
+            notify=(inv.channel, inv.user),
         )
-        where = await _where(session, incident)
-    return {"response_type": "ephemeral", "text": answer(draft, where)}
+        where = await requests.where(session, incident)
+    return {"response_type": "ephemeral", "text": requests.answer(draft, where)}
 
 
 def _incident_id(body: dict[str, Any]) -> int | None:
@@ -126,10 +106,16 @@ def register(bolt: AsyncApp, container: Container) -> None:
             if incident is None:
                 text = ":warning: That incident no longer exists."
             else:
-                draft = await service.generate(
-                    container, session, incident, actor=user, trigger="button", request_key=key
+                draft = await requests.request(
+                    container,
+                    session,
+                    incident,
+                    actor=user,
+                    trigger="button",
+                    request_key=key,
+                    notify=(channel, user),
                 )
-                text = answer(draft, await _where(session, incident))
+                text = requests.answer(draft, await requests.where(session, incident))
             if channel:
                 await enqueue(session, ephemeral_notice(channel, user, text))
         await ack()

@@ -23,7 +23,7 @@ from bot.incidents.models import ActionItem, Incident
 from bot.incidents.naming import channel_name
 from bot.incidents.timeline import record_event
 from bot.incidents.types import DeclareRequest, snapshot
-from bot.postmortem import service as postmortem
+from bot.postmortem import requests as postmortem
 from bot.slack.escape import truncate
 from bot.slack.outbox import (
     Outbound,
@@ -259,7 +259,7 @@ async def change_status(
     await _post(session, incident, render.status_notice(snapshot(incident), actor, previous, note))
     await refresh(c, session, incident, topic=True, announce=True)
     if action == "resolve" and c.catalog.incidents.postmortem_on_resolve:
-        await postmortem.generate(c, session, incident, actor=actor, trigger="resolve")
+        await postmortem.request(c, session, incident, actor=actor, trigger="resolve")
 
 
 async def change_severity(

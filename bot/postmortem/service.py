@@ -26,8 +26,9 @@ from bot.slack.escape import user_mention
 from bot.slack.outbox import enqueue, upload_file
 from bot.slack.refs import channel_ref
 
-# Above this many events the render runs in a worker thread, so the event loop keeps serving.
-THREAD_ABOVE_EVENTS = 2000
+# Above this many events the render runs in a worker thread, so the event loop keeps serving
+# (and requests.request drafts in the background instead of before the ack).
+THREAD_ABOVE_EVENTS = 1000
 TRIGGERS = ("command", "button", "resolve")
 
 

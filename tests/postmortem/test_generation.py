@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import insert
 
 from bot.incidents.models import IncidentEvent
-from bot.postmortem import service
+from bot.postmortem import requests
 from tests.conftest import Flare, StartFlare
 from tests.fakes.slack import FakeSlack
 from tests.postmortem.conftest import WORKSPACE, StartPM
@@ -167,7 +167,9 @@ async def test_usage_and_unknown_incidents_get_a_clear_answer(pm: Flare, fake_sl
     assert await drafts(pm) == []
 
 
-async def test_a_long_timeline_is_drafted_in_full(pm: Flare, fake_slack: FakeSlack) -> None:
+async def test_a_long_timeline_is_answered_at_once_and_drafted_in_full_right_after(
+    pm: Flare, fake_slack: FakeSlack
+) -> None:
     channel = await declare(pm, fake_slack)
     declared = (await timeline(pm))[0].occurred_at
     rows = [
@@ -181,14 +183,29 @@ async def test_a_long_timeline_is_drafted_in_full(pm: Flare, fake_slack: FakeSla
             "data": {} if n % 2 else {"alert_id": n, "url": f"https://prometheus.acme.test/a/{n}"},
             "pending_fetch": False,
         }
-        for n in range(service.THREAD_ABOVE_EVENTS + 100)
+        for n in range(requests.LARGE_TIMELINE + 100)
     ]
     async with pm.container.transaction() as session:
         await session.execute(insert(IncidentEvent), rows)
-    answer = await command(pm, "postmortem", channel=channel)
-    assert f"generated from {len(rows) + 1} timeline events" in answer
+    # Asked twice at once (two people, or a double click): both are answered, one version is made.
+    answers = await asyncio.gather(
+        command(pm, "postmortem", channel=channel, user=CAROL),
+        command(pm, "postmortem", channel=channel, user=CAROL),
+    )
+    assert all(
+        f"Drafting the post-mortem of *INC-1* from {len(rows) + 1:,} timeline events" in a for a in answers
+    )
+    await fake_slack.wait_for(lambda: len(ephemerals(fake_slack, CAROL)) == 2, timeout=20)
+    await settle(pm)
     (draft,) = await drafts(pm)
-    assert draft.event_count == len(rows) + 1
+    assert (draft.event_count, draft.generated_by) == (len(rows) + 1, CAROL)
+    notes = ephemerals(fake_slack, CAROL)
+    assert (
+        sum(f"draft *v1* of *INC-1* generated from {len(rows) + 1} timeline events" in n for n in notes) == 1
+    )
+    assert sum("Nothing new was recorded on *INC-1* since draft *v1*" in n for n in notes) == 1
+    (upload,) = uploads(fake_slack, channel)
+    assert upload["content"] == draft.markdown.encode()
     table = draft.markdown.split("## Timeline")[1].split("## Supporting information")[0]
     assert table.count("\n| ") == len(rows) + 3  # header, separator, the declaration, every event
     assert f"event {len(rows) - 1} \\| with a pipe" in table
