@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from bot.catalog import Catalog
-from tests.alerts.test_storage import unreachable_database
-from tests.conftest import METRICS_TOKEN, Flare
+from tests.conftest import METRICS_TOKEN, Flare, pg_url
 from tests.deploys.conftest import DEPLOYS, PAYMENTS, TOKEN_ENV, StartDeploys
 from tests.deploys.helpers import deploy_event, deploys, messages_about, send, settle, text_of
 from tests.fakes.slack import FakeSlack
@@ -247,3 +246,10 @@ async def test_another_deploy_naming_a_known_revision_stays_a_deploy_of_its_own(
     status, body = await send(flare, deploy_event(deploy_id="two", status="succeeded", revision=revision))
     assert (status, body["status"], body["deploy"]) == (200, "duplicate", 2)
     assert [(d.key, d.revision) for d in await deploys(flare)] == [("id:one", revision), ("id:two", None)]
+
+
+def unreachable_database(tmp_path: Path) -> str:
+    """A database URL on the lane under test that cannot be reached."""
+    if pg_url() is not None:
+        return "postgresql+asyncpg://postgres@127.0.0.1:1/flare"
+    return f"sqlite+aiosqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'flare.db'}"
