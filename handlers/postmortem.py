@@ -186,7 +186,7 @@ def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     cmd.add_argument("incident", help="the incident: INC-42 or 42")
     cmd.add_argument("-o", "--output", default=None, help="write the draft to this file instead of stdout")
     cmd.add_argument(
-        "--version", type=int, default=None, dest="draft_version", help="a stored version number"
+        "--version", type=int, default=None, dest="draft_version", metavar="N", help="a stored version number"
     )
     cmd.add_argument(
         "--fresh", action="store_true", help="render from the current data, ignoring stored drafts"
