@@ -112,8 +112,10 @@ async def test_serve_socket_mode_answers_commands_over_the_socket_and_serves_the
         assert [(r.title, r.severity, r.service) for r in rows] == [("search is slow", "P2", "search")]
 
         process.send_signal(signal.SIGTERM)
+        stopping = time.monotonic()
         # Wait without blocking the loop: the fake Slack must answer the websocket close.
         assert await asyncio.to_thread(process.wait, 15) == 0
+        assert time.monotonic() - stopping < 8.0, "drained and exited before a SIGKILL would come"
         await fake_slack.wait_for(lambda: not fake_slack.sockets, timeout=5)
     finally:
         if process.poll() is None:
