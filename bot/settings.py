@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -137,6 +139,15 @@ def _url_password(url: str) -> str | None:
         return None
     password = creds.split(":", 1)[1]
     return password or None
+
+
+def environment() -> dict[str, str]:
+    """The process environment over `.env`: where secrets named in the catalog (`*_env`) are read."""
+    values: dict[str, str] = {}
+    dotenv = Path(".env")
+    if dotenv.is_file():
+        values = {k: v for k, v in dotenv_values(dotenv).items() if v is not None}
+    return {**values, **os.environ}
 
 
 class SettingsError(Exception):

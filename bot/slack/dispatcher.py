@@ -48,7 +48,7 @@ class DispatcherConfig:
     concurrency: int = 8
     poll_interval: float = 0.25
     per_channel_rate: float = 1.0  # chat.postMessage per second per channel
-    burst: float = 3.0
+    burst: float = 2.0  # one short of what Slack tolerates: headroom for network jitter
     max_backoff: float = 60.0
     items_per_lease: int = 20
     dependency_wait: float = 0.5

@@ -7,7 +7,6 @@ while the variable is unset; 400 naming the bad field; 200 only once the event i
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -18,6 +17,8 @@ from bot.catalog.deploys import DeploySettings
 from bot.deploys import service
 from bot.deploys.schema import SchemaError, load_body, parse
 from bot.http.errors import json_error
+from bot.observability.logging import register_secrets
+from bot.settings import environment
 from handlers.keys import CATALOG, CONTAINER
 from handlers.webhooks.auth import equal
 
@@ -93,5 +94,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
 
 def add_routes(app: web.Application) -> None:
     """Register POST /webhooks/deploy, reading its token from the environment."""
-    app[TOKEN] = resolve_token(app[CATALOG].deploys, os.environ)
+    token = resolve_token(app[CATALOG].deploys, environment())
+    app[TOKEN] = token
+    if token.token is not None:
+        register_secrets([token.token.get_secret_value()])
     app.router.add_post(PATH, handle)
