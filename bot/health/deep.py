@@ -61,7 +61,7 @@ def deep_probes(c: Container) -> list[Probe]:
     return [
         Probe("database", database, critical=True, timeout=3.0),
         Probe("slack", slack, timeout=3.0),
-        Probe("cloud_run", cloud_run, timeout=5.0),
+        Probe("cloud_run", cloud_run, timeout=4.0),
         Probe("sentry", sentry, timeout=1.0),
         Probe("outbox", outbox, timeout=3.0),
     ]

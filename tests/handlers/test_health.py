@@ -155,9 +155,10 @@ async def test_every_response_carries_a_request_id(flare: Flare) -> None:
 
 
 async def test_deep_reports_a_cloud_run_outage_as_degraded(flare: Flare, fake_cloudrun: FakeCloudRun) -> None:
-    fake_cloudrun.fail("get_service", 503, times=10)
+    fake_cloudrun.fail("get_service", 503, times=10_000)
+    started = time.monotonic()
     status, body = await flare.get("/health/deep")
     assert status == 200
     assert body["services"]["cloud_run"]["status"] == "unhealthy"
-    assert "retry" in body["services"]["cloud_run"]["detail"]
     assert body["status"] == "degraded"
+    assert time.monotonic() - started < 5.5, "a Cloud Run outage held up the whole health check"
