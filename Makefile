@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml
 	@echo "Installing Flare and its dependencies into $(VENV) ..."
 	@set -o pipefail; $(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 \
 	  | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+	@$(BIN)/python -m compileall -q bot handlers runbooks migrations >/dev/null
 	@touch $(STAMP)
 
 flare.yaml:
@@ -57,6 +58,7 @@ deps:
 test: deps lint typecheck pytest
 
 bench: $(STAMP)
+	@$(BIN)/python -m compileall -q bot handlers runbooks migrations tests/fakes tests/support >/dev/null
 	@$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:

@@ -12,7 +12,6 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-import sentry_sdk
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +20,7 @@ from bot.cloudrun.targets import Target, UnknownTarget, resolve
 from bot.container import Container
 from bot.db.upsert import insert_ignore
 from bot.incidents import api as incidents
+from bot.observability.report import capture_exception
 from bot.rollback.lease import kept_alive, lease_seconds
 from bot.rollback.plan import PlanError
 from bot.rollback.record import incident_for
@@ -199,7 +199,7 @@ async def run_step(ctx: StepContext, spec: StepSpec) -> StepResult:
     except (CloudRunError, PlanError, UnknownTarget) as exc:
         return StepResult("failed", str(exc))
     except Exception as exc:  # one broken step must not leave the run silently stuck
-        ref = sentry_sdk.capture_exception(exc) or "-"
+        ref = capture_exception(exc) or "-"
         log.error(
             "runbook step crashed", exc_info=exc, extra={"run": ctx.run_id, "step": spec.id, "ref": ref}
         )

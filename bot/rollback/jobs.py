@@ -11,14 +11,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-import sentry_sdk
-
 from bot.cloudrun.gateway import CloudRunError
 from bot.cloudrun.render import render_overview, render_revision_list, render_status
 from bot.cloudrun.targets import Target, targets_in
 from bot.container import Container
 from bot.health.service import render_health, service_health, summary_text
 from bot.incidents import api as incidents
+from bot.observability.report import capture_exception
 from bot.rollback.flows import fetch
 from bot.rollback.plan import PlanError, Request, default_target, make_plan
 from bot.rollback.queries import recent_changes
@@ -38,7 +37,7 @@ async def answering(c: Container, channel: str, user: str, job: Callable[[], Awa
     except (CloudRunError, PlanError) as exc:
         await _tell(c, channel, user, f":x: {escape(str(exc))}")
     except Exception as exc:
-        ref = sentry_sdk.capture_exception(exc) or "-"
+        ref = capture_exception(exc) or "-"
         log.error("cloud run command failed", exc_info=exc, extra={"ref": ref})
         await _tell(
             c,

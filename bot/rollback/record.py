@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import sentry_sdk
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.base import utcnow
 from bot.incidents import api as incidents
+from bot.observability.report import add_breadcrumb
 from bot.rollback.models import Rollback, RollbackEvent
 from bot.slack.outbox import Outbound, lane_for
 
@@ -58,9 +58,7 @@ async def record(
         await incidents.record_event(
             session, rollback.incident_id, kind=kind, text=text, actor=actor, data=payload
         )
-    sentry_sdk.add_breadcrumb(
-        category="flare.rollback", message=text[:500], level="info", data={"event": event, "id": rollback.id}
-    )
+    add_breadcrumb("flare.rollback", text[:500], event=event, id=rollback.id)
 
 
 def ephemeral(channel: str, user: str, text: str, blocks: list[dict[str, Any]] | None = None) -> Outbound:
