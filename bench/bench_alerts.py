@@ -124,6 +124,14 @@ async def _server(options: Any, fake: FakeSlack) -> AsyncIterator[tuple[Any, str
                 server.terminate()
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds the process has used so far."""
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
 def _pin(pid: int, cpu: int) -> None:
     if (os.cpu_count() or 1) >= 2 and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(pid, {cpu})
@@ -256,19 +264,27 @@ async def _count_alerts(url: str) -> int:
 
 async def _throughput(options: Any) -> dict[str, list[float]]:
     seconds = 3.0 if options.quick else 8.0
-    names = ("flat", "flat_p99", "open", "open_p99", "open_server_p99", "batch", "errors")
+    names = ("flat", "flat_p99", "flat_cpu", "open", "open_p99", "open_server_p99", "open_cpu", "batch")
+    names += ("batch_cpu", "errors")
     out: dict[str, list[float]] = {k: [] for k in names}
     for _ in range(options.repeat):
         fake = await FakeSlack().start()
         try:
             async with _server(options, fake) as (server, db_url):
                 url = server.url + "/webhooks/alertmanager"
+                pid = server.process.pid
                 warm = await _closed_loop(url, workers=16, seconds=1.0, per_payload=1, groups=20)
+                cpu = _cpu_s(pid)
                 flat = await _closed_loop(url, workers=64, seconds=seconds, per_payload=1, groups=20)
+                flat["cpu"] = _cpu_s(pid) - cpu
                 before = await _server_latency(server.url)
+                cpu = _cpu_s(pid)
                 offered = await _open_loop(url, rate=1000.0, seconds=seconds, groups=20)
+                offered["cpu"] = _cpu_s(pid) - cpu
                 offered["server_p99"] = _p99_bound(before, await _server_latency(server.url))
+                cpu = _cpu_s(pid)
                 batch = await _closed_loop(url, workers=8, seconds=seconds, per_payload=100, groups=20)
+                batch["cpu"] = _cpu_s(pid) - cpu
                 stored = await _count_alerts(db_url)
         finally:
             await fake.stop()
@@ -279,6 +295,10 @@ async def _throughput(options: Any) -> dict[str, list[float]]:
         out["open_p99"].append(offered["p99"])
         out["open_server_p99"].append(offered["server_p99"])
         out["batch"].append(batch["alerts_per_s"])
+        # Server CPU (user + system) per alert answered 200, in microseconds.
+        out["flat_cpu"].append(flat["cpu"] * 1e6 / max(flat["ok_alerts"], 1))
+        out["open_cpu"].append(offered["cpu"] * 1e6 / max(offered["ok_alerts"], 1))
+        out["batch_cpu"].append(batch["cpu"] * 1e6 / max(batch["ok_alerts"], 1))
         # An alert answered 200 but not stored would be a lost alert: count it as an error.
         out["errors"].append(
             flat["errors"] + offered["errors"] + batch["errors"] + max(acknowledged - stored, 0)
@@ -396,6 +416,14 @@ async def run(options: Any) -> list[Figure]:
             t["batch"],
             note,
         ),
+    ]
+    figures += [
+        Figure(NAME, f"server CPU per alert, {what} ({db})", median(t[key]), "µs", "", None, t[key], note)
+        for key, what in (
+            ("flat_cpu", "single-alert webhooks flat out"),
+            ("open_cpu", "single-alert webhooks offered at 1,000/s"),
+            ("batch_cpu", "100-alert payloads"),
+        )
     ]
     storm = await _storm(options)
     lost = storm["sent"] - storm["stored"]
