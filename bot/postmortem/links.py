@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from bot.postmortem.markdown import safe_url
@@ -35,8 +36,7 @@ _KEYED_KINDS = frozenset(
         "alert_acknowledged",
     }
 )
-_URL_ORDER = {key: n for n, (key, _label) in enumerate(URL_KEYS)}
-_URL_LABEL = dict(URL_KEYS)
+_NO_DATA: Mapping[str, Any] = MappingProxyType({})
 URL_LABELS = {
     "alert_fired": "alert",
     "alert_resolved": "alert",
@@ -123,14 +123,15 @@ def event_links(
     event: TimelineEvent, incident_id: int, slack: SlackLinks, checked: dict[object, str | None] | None = None
 ) -> list[Link]:
     """Every link of one event, deduplicated, in a stable order (`checked` caches safe_url answers)."""
-    data: Mapping[str, Any] = event.data or {}
+    data: Mapping[str, Any] = event.data or _NO_DATA
     found: list[Link] = []
     cache: dict[object, str | None] = {} if checked is None else checked
     if data:
-        for key in sorted(data.keys() & _URL_ORDER.keys(), key=_URL_ORDER.__getitem__):
-            url = _checked(cache, data[key])
-            if url:
-                found.append(Link(_URL_LABEL[key] or URL_LABELS.get(event.kind, "link"), url))
+        for key, label in URL_KEYS:
+            if key in data and isinstance(value := data[key], str):
+                url = cache[value] if value in cache else _checked(cache, value)
+                if url:
+                    found.append(Link(label or URL_LABELS.get(event.kind, "link"), url))
     if slack.by_event:
         posted = slack.by_event.get(event.id)
         if posted:
@@ -149,13 +150,12 @@ def event_links(
                 found.append(Link(name, url))
     if len(found) < 2:
         return found
-    unique: list[Link] = []
-    seen: set[str] = set()
+    if len(found) == 2:
+        return found if found[0].url != found[1].url else found[:1]
+    unique: dict[str, Link] = {}
     for item in found:
-        if item.url not in seen:
-            seen.add(item.url)
-            unique.append(item)
-    return unique[:MAX_LINKS]
+        unique.setdefault(item.url, item)
+    return list(unique.values())[:MAX_LINKS]
 
 
 def _checked(cache: dict[object, str | None], value: object) -> str | None:

@@ -20,6 +20,8 @@ _BLOCK_CHARS = frozenset("#-+=0123456789")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _SAFE_URL = re.compile(r"^https?://[^\s<>\"'`\\]+$")
 _URL_SPECIAL = re.compile(r"[()|\[\]]")
+# A safe URL that needs no encoding either (the common case, one scan).
+_PLAIN_URL = re.compile(r"^https?://[^\s<>\"'`\\()|\[\]]+$")
 # Text with none of these characters needs no escaping at all (the common case, checked first).
 _NEEDS_WORK = re.compile(r"[\\`*_\[\]~|<>&\r\n\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
@@ -61,7 +63,11 @@ def _unslack(text: str) -> str:
 
 def safe_url(url: object) -> str | None:
     """`url` if it is a plain http(s) URL, with the characters Markdown would misread encoded; else None."""
-    if not isinstance(url, str) or len(url) > 2000 or not _SAFE_URL.match(url):
+    if not isinstance(url, str) or len(url) > 2000:
+        return None
+    if _PLAIN_URL.match(url):
+        return url
+    if not _SAFE_URL.match(url):
         return None
     if _URL_SPECIAL.search(url) is None:
         return url
@@ -79,8 +85,13 @@ def link(label: str, url: object) -> str:
 
 def checked_link(label: str, url: str) -> str:
     """`[label](url)` for a URL that safe_url already returned."""
+    return f"[{link_label(label)}]({url})"
+
+
+def link_label(label: str) -> str:
+    """The escaped text of a link's label (never empty)."""
     text = label if _NEEDS_WORK.search(label) is None else _escape_plain(clean(label).replace("\n", " "))
-    return f"[{text or 'link'}]({url})"
+    return text or "link"
 
 
 def inline(text: object, limit: int | None = None) -> str:
@@ -97,6 +108,8 @@ def _escaped(text: object, limit: int | None = None) -> str:
     if _NEEDS_WORK.search(value) is None:
         return value
     value = clean(value)
+    if "<" not in value and "&" not in value:  # no Slack markup or entities to undo
+        return _escape_plain(value)
     out: list[str] = []
     last = 0
     for match in _SLACK_TOKEN.finditer(value):

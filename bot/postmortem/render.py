@@ -7,6 +7,8 @@ trigger, root cause, resolution, action items, lessons learned, timeline, suppor
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC
+from operator import itemgetter
 
 from bot.postmortem import sections, story
 from bot.postmortem.links import SlackLinks, channel_url, workspace_from
@@ -15,12 +17,16 @@ from bot.postmortem.metrics import milestones
 from bot.postmortem.model import ActionItemFacts, IncidentFacts, References, TimelineEvent
 
 EXCLUDED_KINDS = frozenset({"postmortem"})  # the drafts themselves are not part of their own story
+_TIME_AND_ID = itemgetter(4, 0)  # TimelineEvent.occurred_at, TimelineEvent.id
 
 
 def ordered(events: Sequence[TimelineEvent]) -> list[TimelineEvent]:
     """Events in time order (ties by id), without the post-mortem's own entries."""
     kept = [e for e in events if e.kind not in EXCLUDED_KINDS]
-    kept.sort(key=lambda e: (utc(e.occurred_at), e.id))
+    if all(e.occurred_at.tzinfo is UTC for e in kept):  # as loaded: compared as they are, no conversion
+        kept.sort(key=_TIME_AND_ID)
+    else:
+        kept.sort(key=lambda e: (utc(e.occurred_at), e.id))
     return kept
 
 

@@ -14,11 +14,12 @@ from bot.postmortem.markdown import (
     duration,
     inline,
     is_user_id,
+    link_label,
     stamp,
     table,
     user,
 )
-from bot.postmortem.marks import action_type, marked
+from bot.postmortem.marks import MARKED_KINDS, action_type, marked
 from bot.postmortem.metrics import Milestones, first_alert, response_metrics
 from bot.postmortem.model import ActionItemFacts, IncidentFacts, References, TimelineEvent
 
@@ -61,6 +62,7 @@ class Context:
     _links: dict[int, list[Link]] = field(default_factory=dict)
     _urls: dict[object, str | None] = field(default_factory=dict)
     _texts: dict[int, str] = field(default_factory=dict)
+    _labels: dict[str, str] = field(default_factory=dict)
     _marked: dict[str, list[str]] = field(default_factory=dict)
 
     def links(self, event: TimelineEvent) -> list[Link]:
@@ -71,17 +73,35 @@ class Context:
         return found
 
     def links_text(self, event: TimelineEvent) -> str:
-        """The event's links as Markdown, joined by ' · ' (empty when it has none)."""
+        """The event's links as Markdown, joined by ' · ' (empty when it has none).
+
+        Only the text is kept: the timeline asks this for every event, the other sections for a few.
+        """
         text = self._texts.get(event.id)
         if text is None:
-            text = self._texts[event.id] = links_text(self.links(event))
+            found = self._links.get(event.id)
+            if found is None:
+                found = event_links(event, self.incident.id, self.slack, self._urls)
+            text = self._texts[event.id] = self._joined(found) if found else ""
         return text
+
+    def _joined(self, links: list[Link]) -> str:
+        labels = self._labels
+        parts = []
+        for label, url in links:
+            text = labels.get(label)
+            if text is None:
+                text = labels[label] = link_label(label)
+            parts.append(f"[{text}]({url})")
+        return " · ".join(parts)
 
     def marked(self, section: str) -> list[str]:
         """Bullets for the notes marked for `section` (all sections are worked out in one pass)."""
         if not self._marked:
             self._marked["_done"] = []
             for event in self.events:
+                if event.kind not in MARKED_KINDS:
+                    continue
                 found = marked(event.kind, event.text)
                 if found is not None:
                     self._marked.setdefault(found.section, []).append(
@@ -101,14 +121,16 @@ def initial_severity(ctx: Context) -> str:
 def participants(ctx: Context) -> list[str]:
     """Slack users who took part, in order of first appearance."""
     inc = ctx.incident
-    people = [inc.declared_by, inc.commander, inc.comms]
+    # In order of first appearance (assigning to a key already there keeps its place).
+    people = dict.fromkeys((inc.declared_by, inc.commander, inc.comms))
     for event in ctx.events:
-        people.append(event.actor)
+        people[event.actor] = None
         if event.kind == "role_assigned":
-            people.append(str(event.data.get("user") or ""))
+            people[str(event.data.get("user") or "")] = None
     for item in ctx.items:
-        people.extend([item.created_by, item.owner])
-    return list(dict.fromkeys(p for p in people if p and is_user_id(p)))
+        people[item.created_by] = None
+        people[item.owner] = None
+    return [p for p in people if p and is_user_id(p)]
 
 
 def links_text(links: Sequence[Link]) -> str:

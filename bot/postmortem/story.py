@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from bot.postmortem.links import Link, channel_url
 from bot.postmortem.markdown import cell, inline, link, stamp, table, user, utc
 from bot.postmortem.model import TimelineEvent
 from bot.postmortem.sections import Context, links_text
 
 EVENT_TEXT_LIMIT = 1000
+_TWO = [f"{n:02d}" for n in range(60)]
 LIST_LIMIT = 50
 LABELS = {
     "declared": "Declared",
@@ -53,20 +56,34 @@ def timeline(ctx: Context) -> list[str]:
     if not ctx.events:
         return [*lines, "_No events recorded._"]
     lines += table(["Time (UTC)", "Actor", "Event"], [])
+    # One row per event, 10,000 in a long incident: what repeats (actors, labels) is worked out once.
     actors: dict[str | None, str] = {}
-    previous_day = None
+    labels: dict[str, str] = {}
+    links_text = ctx.links_text
+    append = lines.append
+    previous_day = -1
     for event in ctx.events:
-        when = utc(event.occurred_at)
-        day = when.date()
-        iso = when.isoformat(" ", "seconds")  # 2026-01-05 14:02:13+00:00
-        time = iso[:19] if day != previous_day else iso[11:19]
-        previous_day = day
+        when = event.occurred_at
+        if when.tzinfo is not UTC:
+            when = utc(when)
+        day = when.toordinal()
+        time = f"{_TWO[when.hour]}:{_TWO[when.minute]}:{_TWO[when.second]}"
+        if day != previous_day:
+            time = f"{when.date().isoformat()} {time}"
+            previous_day = day
         who = actors.get(event.actor)
         if who is None:
             who = actors[event.actor] = user(event.actor)
-        text = f"**{label(event.kind)}** {event_text(event)}".rstrip()
-        links = ctx.links_text(event)
-        lines.append(f"| {time} | {who} | {text} ({links}) |" if links else f"| {time} | {who} | {text} |")
+        kind = event.kind
+        head = labels.get(kind)
+        if head is None:
+            head = labels[kind] = f"**{label(kind)}**"
+        if kind == "role_assigned":
+            text = f"{head} {event_text(event)}".rstrip()
+        else:
+            text = f"{head} {cell(event.text, EVENT_TEXT_LIMIT)}".rstrip()
+        links = links_text(event)
+        append(f"| {time} | {who} | {text} ({links}) |" if links else f"| {time} | {who} | {text} |")
     return lines
 
 
