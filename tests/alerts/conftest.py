@@ -244,13 +244,3 @@ def block_text(blocks: list[dict[str, Any]] | None) -> str:
             elif isinstance(element, dict) and isinstance(element.get("text"), dict):
                 out.append(str(element["text"].get("text", "")))
     return "\n".join(out)
-
-
-def buttons(blocks: list[dict[str, Any]] | None) -> dict[str, dict[str, Any]]:
-    """The message's buttons by action_id."""
-    found: dict[str, dict[str, Any]] = {}
-    for block in blocks or []:
-        if block.get("type") == "actions":
-            for element in block.get("elements", []):
-                found[element["action_id"]] = element
-    return found

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-from tests.alerts.conftest import AM_TOKEN, am_alert, am_payload, bearer, block_text, buttons, stored_groups
+from tests.alerts.conftest import AM_TOKEN, am_alert, am_payload, bearer, block_text, stored_groups
 from tests.conftest import Flare
 from tests.fakes.slack import FakeSlack
+from tests.support.messages import buttons
 
 AM = "/webhooks/alertmanager"
 

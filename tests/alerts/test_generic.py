@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from tests.alerts.conftest import GENERIC_TOKEN, bearer, block_text, buttons, stored_alerts, stored_groups
+from tests.alerts.conftest import GENERIC_TOKEN, bearer, block_text, stored_alerts, stored_groups
 from tests.conftest import Flare
 from tests.fakes.slack import FakeSlack
+from tests.support.messages import buttons
 
 URL = "/webhooks/generic"
 

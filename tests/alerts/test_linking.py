@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import select
 
 from bot.incidents import api
 from bot.incidents.models import Incident, IncidentEvent
-from tests.alerts.conftest import AM_TOKEN, am_alert, am_payload, bearer, block_text, buttons, stored_groups
+from tests.alerts.conftest import AM_TOKEN, am_alert, am_payload, bearer, block_text, stored_groups
 from tests.conftest import TICK_TOKEN, Flare
 from tests.fakes.slack import FakeSlack
+from tests.support.messages import buttons
+from tests.support.waits import eventually
 
 AM = "/webhooks/alertmanager"
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 8.0) -> None:
-    """Poll an async condition (the publisher works in the background)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 async def events(flare: Flare, kind: str | None = None) -> list[IncidentEvent]:
@@ -69,7 +61,7 @@ async def test_an_alert_for_a_service_with_an_open_incident_goes_into_its_timeli
     async def fired_recorded() -> bool:
         return len(await events(alerts_flare, "alert_fired")) == 1
 
-    await eventually(fired_recorded)
+    await eventually(fired_recorded, timeout=8.0)
     (fired,) = await events(alerts_flare, "alert_fired")
     assert fired.incident_id == ref.id
     assert fired.data["url"] == "http://prometheus.example/graph?g0.expr=up"
@@ -96,7 +88,7 @@ async def test_an_alert_for_a_service_with_an_open_incident_goes_into_its_timeli
     async def resolved_recorded() -> bool:
         return len(await events(alerts_flare, "alert_resolved")) == 1
 
-    await eventually(resolved_recorded)
+    await eventually(resolved_recorded, timeout=8.0)
     (closed,) = await events(alerts_flare, "alert_resolved")
     assert closed.occurred_at.isoformat() == "2026-01-05T10:20:00+00:00"
     await fake_slack.wait_for(
@@ -116,7 +108,7 @@ async def test_acknowledging_a_linked_group_is_recorded_in_the_timeline(
     async def linked() -> bool:
         return [g.incident_id for g in await stored_groups(alerts_flare)] == [ref.id]
 
-    await eventually(linked)
+    await eventually(linked, timeout=8.0)
     await alerts_flare.slack.block_action("alert_ack", str(body["groups"][0]), user="U0CAROL01")
     (ack,) = await events(alerts_flare, "alert_acknowledged")
     assert (ack.incident_id, ack.actor) == (ref.id, "U0CAROL01")

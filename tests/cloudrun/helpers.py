@@ -3,35 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import func, select
 
 from bot.rollback.models import Rollback, RollbackEvent
-from bot.slack.models import OutboxItem
 from tests.conftest import Flare
 from tests.fakes.slack import FakeSlack, Message
-
-
-async def settle(flare: Flare, timeout: float = 10.0) -> None:
-    """Wait until the outbox has nothing pending."""
-    deadline = time.monotonic() + timeout
-    while True:
-        await flare.container.dispatcher.drain(timeout=timeout)
-        async with flare.container.db.sessions() as session:
-            pending = (
-                await session.execute(
-                    select(func.count()).select_from(OutboxItem).where(OutboxItem.status == "pending")
-                )
-            ).scalar_one()
-        if pending == 0:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{pending} outbox items still pending after {timeout}s")
-        await asyncio.sleep(0.05)
+from tests.support.messages import text_of
+from tests.support.waits import settle, wait_for_status
 
 
 async def rollbacks(flare: Flare) -> Sequence[Rollback]:
@@ -52,17 +33,7 @@ async def wait_status(
     flare: Flare, rollback_id: int, statuses: str | tuple[str, ...], timeout: float = 15.0
 ) -> Rollback:
     """Wait until the change reaches one of `statuses`; then let the outbox deliver."""
-    wanted = (statuses,) if isinstance(statuses, str) else statuses
-    deadline = time.monotonic() + timeout
-    while True:
-        async with flare.container.db.sessions() as session:
-            row = await session.get(Rollback, rollback_id)
-        if row is not None and row.status in wanted:
-            await settle(flare)
-            return row
-        if time.monotonic() > deadline:
-            raise AssertionError(f"change #{rollback_id} is {row.status if row else 'missing'}, not {wanted}")
-        await asyncio.sleep(0.03)
+    return await wait_for_status(flare, Rollback, rollback_id, statuses, what="change", timeout=timeout)
 
 
 async def trail(flare: Flare, rollback_id: int = 1) -> list[str]:
@@ -76,13 +47,6 @@ async def trail(flare: Flare, rollback_id: int = 1) -> list[str]:
     return [r for (r,) in rows.all()]
 
 
-def text_of(message: Message | dict[str, Any]) -> str:
-    """Everything a message says (its text and all its blocks), as one string."""
-    if isinstance(message, dict):
-        return str(message.get("text", "")) + json.dumps(message.get("blocks") or [], ensure_ascii=False)
-    return message.text + json.dumps(message.blocks or [], ensure_ascii=False)
-
-
 def message_for(fake: FakeSlack, channel: str, change_id: int) -> Message:
     """The rollback message of change #id in `channel`."""
     found = [m for m in fake.posted(channel) if f"change #{change_id}" in text_of(m)]
@@ -93,16 +57,6 @@ def message_for(fake: FakeSlack, channel: str, change_id: int) -> Message:
 def ephemerals(fake: FakeSlack, user: str) -> list[str]:
     """The ephemeral messages `user` was sent, as text."""
     return [text_of(p) for p in fake.ephemerals if p.get("user") == user]
-
-
-def buttons(message: Message) -> dict[str, dict[str, Any]]:
-    """action_id -> button element of a message."""
-    out = {}
-    for block in message.blocks or []:
-        if block.get("type") == "actions":
-            for element in block.get("elements", []):
-                out[element["action_id"]] = element
-    return out
 
 
 async def newest_id(flare: Flare) -> int:

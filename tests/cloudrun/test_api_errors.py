@@ -10,10 +10,11 @@ import pytest
 from bot.cloudrun.gateway import CloudRunUnavailable, OperationFailed, PermissionDenied, ServiceNotFound
 from bot.cloudrun.models import ServiceRef, TrafficSplit
 from tests.cloudrun.conftest import ALICE, BOB, StartCR, gateway
-from tests.cloudrun.helpers import command, ephemerals, message_for, rollback, text_of, wait_status
+from tests.cloudrun.helpers import command, ephemerals, message_for, rollback, wait_status
 from tests.conftest import Flare
 from tests.fakes.cloudrun import FakeCloudRun, FakeService
 from tests.fakes.slack import FakeSlack
+from tests.support.messages import text_of
 
 CHANNEL = "C0OPSROOM1"
 REF = ServiceRef("acme-prod", "us-central1", "checkout")

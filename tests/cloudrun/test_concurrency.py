@@ -7,19 +7,12 @@ import asyncio
 from bot.db import locks
 from bot.rollback.flows import lock_name
 from tests.cloudrun.conftest import ALICE, BOB, CAROL, ONCALL, StartCR
-from tests.cloudrun.helpers import (
-    command,
-    ephemerals,
-    message_for,
-    rollback,
-    settle,
-    text_of,
-    trail,
-    wait_status,
-)
+from tests.cloudrun.helpers import command, ephemerals, message_for, rollback, trail, wait_status
 from tests.conftest import TICK_TOKEN
 from tests.fakes.cloudrun import FakeCloudRun, FakeService
 from tests.fakes.slack import FakeSlack
+from tests.support.messages import text_of
+from tests.support.waits import settle
 
 CHANNEL = "C0OPSROOM1"
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from tests.cloudrun.conftest import ALICE, BOB
-from tests.cloudrun.helpers import command, ephemerals, rollback, text_of, wait_status
+from tests.cloudrun.helpers import command, ephemerals, rollback, wait_status
 from tests.conftest import Flare
 from tests.fakes.cloudrun import REVISION, FakeCloudRun, FakeService
 from tests.fakes.slack import FakeSlack, Message
+from tests.support.messages import text_of
 
 CHANNEL = "C0OPSROOM1"
 

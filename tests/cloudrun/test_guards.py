@@ -5,20 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.cloudrun.conftest import ALICE, BOB, StartCR
-from tests.cloudrun.helpers import (
-    buttons,
-    command,
-    ephemerals,
-    message_for,
-    rollback,
-    text_of,
-    trail,
-    wait_status,
-)
+from tests.cloudrun.helpers import command, ephemerals, message_for, rollback, trail, wait_status
 from tests.conftest import Flare
 from tests.fakes.cloudrun import FakeCloudRun, FakeEndpoints, FakeService
 from tests.fakes.slack import FakeSlack
 from tests.support.clock import ManualClock
+from tests.support.messages import buttons, text_of
 
 CHANNEL = "C0OPSROOM1"
 
@@ -101,7 +93,7 @@ async def test_failed_verification_offers_further_and_restore(
     row = await wait_status(cr, change, "unverified")
     assert "deep health unhealthy" in (row.detail or "")
     message = message_for(fake_slack, CHANNEL, change)
-    assert set(buttons(message)) == {"rollback_further", "rollback_restore"}
+    assert set(buttons(message.blocks)) == {"rollback_further", "rollback_restore"}
     announced = [m.text for m in fake_slack.posted("C0DEPLOYS")]
     assert any("verification failed" in t for t in announced)
 

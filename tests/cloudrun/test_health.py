@@ -9,9 +9,10 @@ import time
 from bot.catalog import parse_catalog
 from bot.health.service import parse_three_tier
 from tests.cloudrun.conftest import ALICE, CATALOG, StartCR
-from tests.cloudrun.helpers import ephemerals, text_of
+from tests.cloudrun.helpers import ephemerals
 from tests.fakes.cloudrun import FakeEndpoints
 from tests.fakes.slack import FakeSlack, Message
+from tests.support.messages import text_of
 
 CHANNEL = "C0OPSROOM1"
 

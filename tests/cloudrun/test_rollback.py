@@ -8,20 +8,12 @@ from sqlalchemy import func, select
 
 from bot.rollback.models import Rollback
 from tests.cloudrun.conftest import ALICE, BOB, CAROL, ONCALL
-from tests.cloudrun.helpers import (
-    buttons,
-    command,
-    ephemerals,
-    message_for,
-    rollback,
-    settle,
-    text_of,
-    trail,
-    wait_status,
-)
+from tests.cloudrun.helpers import command, ephemerals, message_for, rollback, trail, wait_status
 from tests.conftest import Flare
 from tests.fakes.cloudrun import FakeCloudRun, FakeEndpoints, FakeService
 from tests.fakes.slack import FakeSlack
+from tests.support.messages import buttons, text_of
+from tests.support.waits import settle
 
 CHANNEL = "C0OPSROOM1"
 
@@ -44,10 +36,10 @@ async def test_default_rollback_goes_to_the_previous_ready_revision_and_is_verif
     assert previous in body
     assert "alice@acme.test" in body  # the deployer of the serving revision
     assert ALICE in body  # who asked
-    confirm = buttons(message)["rollback_confirm"]
+    confirm = buttons(message.blocks)["rollback_confirm"]
     assert confirm["style"] == "danger"
     assert confirm["confirm"]["style"] == "danger"  # Slack's confirm dialog
-    assert "rollback_cancel" in buttons(message)
+    assert "rollback_cancel" in buttons(message.blocks)
     assert fake_cloudrun.requests("update_service") == []
 
     await cr.slack.block_action("rollback_confirm", str(change), user=BOB, channel=CHANNEL)
@@ -62,7 +54,7 @@ async def test_default_rollback_goes_to_the_previous_ready_revision_and_is_verif
     final = message_for(fake_slack, CHANNEL, change)
     assert final.edits >= 1
     assert "Done and verified" in text_of(final)
-    assert buttons(final) == {}
+    assert buttons(final.blocks) == {}
     announced = [m for m in fake_slack.posted("C0DEPLOYS") if f"change #{change}" in m.text]
     assert len(announced) == 1
     assert "done and verified" in announced[0].text

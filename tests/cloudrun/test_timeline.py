@@ -6,10 +6,12 @@ from sqlalchemy import select
 
 from bot.incidents.models import IncidentEvent
 from tests.cloudrun.conftest import ALICE, BOB
-from tests.cloudrun.helpers import command, ephemerals, message_for, settle, text_of, wait_status
+from tests.cloudrun.helpers import command, ephemerals, message_for, wait_status
 from tests.conftest import Flare
 from tests.fakes.cloudrun import FakeEndpoints
 from tests.fakes.slack import FakeSlack
+from tests.support.messages import text_of
+from tests.support.waits import settle
 
 
 async def declare(cr: Flare, fake_slack: FakeSlack) -> str:

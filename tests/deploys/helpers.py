@@ -9,23 +9,11 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.deploys.models import Deploy, DeployLink, WatchState
-from bot.incidents.models import IncidentEvent
-from tests.cloudrun.helpers import settle, text_of
 from tests.conftest import TICK_TOKEN, Flare
 from tests.deploys.conftest import TOKEN
 from tests.fakes.slack import FakeSlack, Message
-
-__all__ = [
-    "deploy_event",
-    "deploys",
-    "links",
-    "messages_about",
-    "send",
-    "settle",
-    "text_of",
-    "tick",
-    "timeline",
-]
+from tests.support.messages import text_of
+from tests.support.waits import settle
 
 
 def deploy_event(**fields: Any) -> dict[str, Any]:
@@ -86,17 +74,6 @@ async def watch_state(flare: Flare) -> Sequence[WatchState]:
     """The watcher's rows."""
     async with flare.container.db.sessions() as session:
         return (await session.execute(select(WatchState))).scalars().all()
-
-
-async def timeline(flare: Flare, incident_id: int = 1) -> list[IncidentEvent]:
-    """An incident's timeline, in order."""
-    async with flare.container.db.sessions() as session:
-        rows = await session.execute(
-            select(IncidentEvent)
-            .where(IncidentEvent.incident_id == incident_id)
-            .order_by(IncidentEvent.occurred_at, IncidentEvent.id)
-        )
-    return list(rows.scalars().all())
 
 
 def messages_about(fake: FakeSlack, channel: str, deploy_id: int) -> list[Message]:

@@ -10,10 +10,11 @@ from typing import Any
 from tests.cloudrun.helpers import command, wait_status
 from tests.conftest import METRICS_TOKEN, Flare
 from tests.deploys.conftest import ALICE, BOB
-from tests.deploys.helpers import deploy_event, send, settle
+from tests.deploys.helpers import deploy_event, send
 from tests.fakes.slack import FakeSlack
 from tests.incidents.helpers import incident_channel
 from tests.support.clock import ManualClock
+from tests.support.waits import settle
 
 OPS = "C0OPSROOM1"
 

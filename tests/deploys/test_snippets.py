@@ -14,8 +14,10 @@ import yaml
 
 from tests.conftest import Flare
 from tests.deploys.conftest import DEPLOYS, TOKEN
-from tests.deploys.helpers import deploys, messages_about, settle, text_of
+from tests.deploys.helpers import deploys, messages_about
 from tests.fakes.slack import FakeSlack
+from tests.support.messages import text_of
+from tests.support.waits import settle
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "deploys.md"
 REVISION = "checkout-00042-abc"

@@ -9,14 +9,17 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from bot.rollback.models import Rollback
-from tests.cloudrun.helpers import buttons, ephemerals, message_for, wait_new_change, wait_status
+from tests.cloudrun.helpers import ephemerals, message_for, wait_new_change, wait_status
 from tests.conftest import Flare
 from tests.deploys.conftest import ALICE, BOB
-from tests.deploys.helpers import deploy_event, links, send, settle, text_of, tick, timeline
+from tests.deploys.helpers import deploy_event, links, send, tick
 from tests.fakes.cloudrun import FakeService
 from tests.fakes.slack import Channel, FakeSlack, Message
 from tests.incidents.helpers import card, incident_channel
 from tests.support.clock import ManualClock
+from tests.support.messages import buttons, text_of
+from tests.support.records import timeline
+from tests.support.waits import settle
 
 
 async def declare(flare: Flare, fake_slack: FakeSlack, service: str = "checkout") -> Channel:
@@ -40,7 +43,7 @@ async def test_a_deploy_during_an_incident_is_a_suspect_and_its_button_rolls_bac
     await send(flare, deploy_event())
     await settle(flare)
     [post] = suspect_posts(fake_slack, channel)
-    button = buttons(post)["deploy_rollback"]
+    button = buttons(post.blocks)["deploy_rollback"]
     assert button["text"]["text"] == "Roll back to previous"
     assert button["value"] == "1"
     assert "started" in text_of(post)
@@ -63,7 +66,7 @@ async def test_a_deploy_during_an_incident_is_a_suspect_and_its_button_rolls_bac
     change = await wait_new_change(flare, 0)
     proposal = message_for(fake_slack, channel.id, change)
     assert previous in text_of(proposal)
-    assert "rollback_confirm" in buttons(proposal)
+    assert "rollback_confirm" in buttons(proposal.blocks)
     async with flare.container.db.sessions() as session:
         row = (await session.execute(select(Rollback).where(Rollback.id == change))).scalar_one()
     assert (row.kind, row.service, row.env, row.requested_by, row.incident_id) == (

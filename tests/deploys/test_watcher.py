@@ -9,19 +9,12 @@ from bot.catalog import Catalog
 from tests.cloudrun.helpers import command, wait_status
 from tests.conftest import Flare
 from tests.deploys.conftest import BOB, DEPLOYS, PAYMENTS, StartDeploys
-from tests.deploys.helpers import (
-    deploy_event,
-    deploys,
-    messages_about,
-    send,
-    settle,
-    text_of,
-    tick,
-    watch_state,
-)
+from tests.deploys.helpers import deploy_event, deploys, messages_about, send, tick, watch_state
 from tests.fakes.cloudrun import FakeCloudRun, FakeService
 from tests.fakes.slack import FakeSlack
 from tests.support.clock import ManualClock
+from tests.support.messages import text_of
+from tests.support.waits import settle
 
 
 async def next_poll(flare: Flare, clock: ManualClock) -> None:

@@ -12,8 +12,10 @@ import pytest
 from bot.catalog import Catalog
 from tests.conftest import METRICS_TOKEN, Flare, pg_url
 from tests.deploys.conftest import DEPLOYS, PAYMENTS, TOKEN_ENV, StartDeploys
-from tests.deploys.helpers import deploy_event, deploys, messages_about, send, settle, text_of
+from tests.deploys.helpers import deploy_event, deploys, messages_about, send
 from tests.fakes.slack import FakeSlack
+from tests.support.messages import text_of
+from tests.support.waits import settle
 
 
 async def test_started_then_succeeded_is_one_message_per_channel_updated_in_place(

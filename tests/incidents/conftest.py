@@ -10,7 +10,8 @@ from bot.settings import Settings
 from bot.slack.dispatcher import DispatcherConfig
 from tests.conftest import Flare, StartFlare
 from tests.fakes.slack import Channel, FakeSlack
-from tests.incidents.helpers import incident_channel, settle
+from tests.incidents.helpers import incident_channel
+from tests.support.waits import settle
 
 # Slack's pacing (1 post/s per channel) is the foundation's to test; here it would only add waiting.
 FAST_DELIVERY = DispatcherConfig(per_channel_rate=50.0, burst=10.0, dependency_wait=0.05, poll_interval=0.05)

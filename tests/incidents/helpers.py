@@ -1,37 +1,17 @@
-"""Helpers for the incident tests: wait for the outbox, read incidents and events, find Slack state."""
+"""Helpers for the incident tests: read an incident and refused outbox items, find Slack state."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from bot.incidents.models import Incident, IncidentEvent
+from bot.incidents.models import Incident
 from bot.slack.models import OutboxItem
 from tests.conftest import Flare
 from tests.fakes.slack import Channel, FakeSlack, Message
-
-
-async def settle(flare: Flare, timeout: float = 10.0) -> None:
-    """Wait until the outbox has nothing pending (every Slack call made or failed)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        await flare.container.dispatcher.drain(timeout=timeout)
-        async with flare.container.db.sessions() as session:
-            pending = (
-                await session.execute(
-                    select(func.count()).select_from(OutboxItem).where(OutboxItem.status == "pending")
-                )
-            ).scalar_one()
-        if pending == 0:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{pending} outbox items still pending after {timeout}s")
-        await asyncio.sleep(0.05)
+from tests.support.messages import text_of
 
 
 async def failed_outbox(flare: Flare) -> list[tuple[str, str | None]]:
@@ -43,31 +23,12 @@ async def failed_outbox(flare: Flare) -> list[tuple[str, str | None]]:
     return [(m, e) for m, e in rows.all()]
 
 
-async def incidents(flare: Flare) -> Sequence[Incident]:
-    """Every stored incident, by id."""
-    async with flare.container.db.sessions() as session:
-        return (await session.execute(select(Incident).order_by(Incident.id))).scalars().all()
-
-
 async def incident(flare: Flare, incident_id: int = 1) -> Incident:
     """One stored incident (fresh from the database)."""
     async with flare.container.db.sessions() as session:
         found = await session.get(Incident, incident_id)
     assert found is not None, f"INC-{incident_id} not stored"
     return found
-
-
-async def events(flare: Flare, incident_id: int = 1, kind: str | None = None) -> Sequence[IncidentEvent]:
-    """An incident's timeline (optionally one kind), oldest first."""
-    stmt = select(IncidentEvent).where(IncidentEvent.incident_id == incident_id)
-    if kind is not None:
-        stmt = stmt.where(IncidentEvent.kind == kind)
-    async with flare.container.db.sessions() as session:
-        return (
-            (await session.execute(stmt.order_by(IncidentEvent.occurred_at, IncidentEvent.id)))
-            .scalars()
-            .all()
-        )
 
 
 def incident_channel(fake: FakeSlack, incident_id: int = 1) -> Channel:
@@ -92,11 +53,6 @@ def card(fake: FakeSlack, channel: Channel) -> Message:
 def action_ids(message: Message) -> list[str]:
     """The action ids of a message's buttons and selects."""
     return [e["action_id"] for b in message.blocks or [] if b.get("type") == "actions" for e in b["elements"]]
-
-
-def text_of(message: Message) -> str:
-    """A message's fallback text and every text in its blocks, as one string."""
-    return message.text + "\n" + json.dumps(message.blocks or [], ensure_ascii=False)
 
 
 def texts(messages: Sequence[Message]) -> list[str]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from tests.conftest import API_TOKEN, Flare, StartFlare
 from tests.fakes.slack import Channel
-from tests.incidents.helpers import settle
+from tests.support.waits import settle
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from bot.db.dedup import InboundKey
 from tests.conftest import Flare
 from tests.fakes.slack import BOT_USER_ID, Channel, FakeSlack, Message
-from tests.incidents.helpers import events
+from tests.support.records import timeline
 
 PERMALINK = "https://flare-test.slack.com/archives/{channel}/p{ts}"
 
@@ -52,7 +52,7 @@ def reaction_event(
 async def wait_complete(flare: Flare, count: int = 1) -> None:
     """Wait until `count` pinned events exist and none is still being fetched."""
     for _ in range(200):
-        pinned = await events(flare, 1, "pinned")
+        pinned = await timeline(flare, 1, "pinned")
         if len(pinned) >= count and not any(e.pending_fetch for e in pinned):
             return
         await asyncio.sleep(0.02)
@@ -65,7 +65,7 @@ async def test_pinned_message_is_captured_with_time_author_text_and_permalink(
     message = fake_slack.add_message(declared.id, "DB CPU at 100% since 14:02", user="U0CAROL01")
     reply = await flare.slack.event(pin_event(declared, message))
     assert reply.status == 200
-    [pinned] = await events(flare, 1, "pinned")
+    [pinned] = await timeline(flare, 1, "pinned")
     assert pinned.text == "DB CPU at 100% since 14:02"
     assert pinned.actor == "U0CAROL01"
     assert pinned.occurred_at == datetime.fromtimestamp(float(message.ts), UTC)
@@ -83,7 +83,7 @@ async def test_pushpin_reaction_fetches_the_message_and_its_permalink(
     reply = await flare.slack.event(reaction_event(declared, message))
     assert reply.status == 200
     await wait_complete(flare)
-    [pinned] = await events(flare, 1, "pinned")
+    [pinned] = await timeline(flare, 1, "pinned")
     assert pinned.text == "Customer reports: <!here> checkout spinner"  # stored raw, escaped when shown
     assert pinned.actor == "U0DAVE001"
     assert pinned.data["via"] == "reaction"
@@ -100,7 +100,7 @@ async def test_pushpin_on_a_thread_reply_is_found_in_replies(
     reply_msg.thread_ts = parent.ts
     await flare.slack.event(reaction_event(declared, reply_msg))
     await wait_complete(flare)
-    [pinned] = await events(flare, 1, "pinned")
+    [pinned] = await timeline(flare, 1, "pinned")
     assert (pinned.text, pinned.actor) == ("the actual finding", "U0CAROL01")
 
 
@@ -113,7 +113,7 @@ async def test_same_event_id_four_times_gives_one_event(
     for retry in (1, 2, 3):
         replies.append(await flare.slack.event(event, event_id="Ev0RETRY0001", retry_num=retry))
     assert [r.status for r in replies] == [200, 200, 200, 200]
-    assert len(await events(flare, 1, "pinned")) == 1
+    assert len(await timeline(flare, 1, "pinned")) == 1
     async with flare.container.db.sessions() as session:
         keys = (
             await session.execute(
@@ -131,7 +131,7 @@ async def test_pin_and_pushpin_on_one_message_is_one_event(
     await flare.slack.event(pin_event(declared, message))
     await flare.slack.event(reaction_event(declared, message, by="U0DAVE001"))
     await wait_complete(flare)
-    [pinned] = await events(flare, 1, "pinned")
+    [pinned] = await timeline(flare, 1, "pinned")
     assert pinned.text == "root cause: expired cert"
 
 
@@ -143,12 +143,12 @@ async def test_pending_capture_is_completed_by_the_tick_after_slack_recovers(
     await flare.slack.event(reaction_event(declared, message))
     await fake_slack.wait_for(lambda: len(fake_slack.calls_to("conversations.history")) >= 1)
     await asyncio.sleep(0.1)
-    [pinned] = await events(flare, 1, "pinned")
+    [pinned] = await timeline(flare, 1, "pinned")
     assert pinned.pending_fetch
     status, body = await flare.post("/tasks/tick", headers={"Authorization": "Bearer tick-token-9012"})
     assert status == 200, body
     await wait_complete(flare)
-    [pinned] = await events(flare, 1, "pinned")
+    [pinned] = await timeline(flare, 1, "pinned")
     assert pinned.text == "captured while Slack was down"
 
 
@@ -166,4 +166,4 @@ async def test_ignored_reactions_channels_and_own_pins(
     # Even before Flare knows its own user id, the card it pinned itself is not captured.
     flare.container.identity.user_id = None
     await flare.slack.event(pin_event(declared, card_message, by=BOT_USER_ID))
-    assert await events(flare, 1, "pinned") == []
+    assert await timeline(flare, 1, "pinned") == []

@@ -6,7 +6,9 @@ import asyncio
 
 from tests.conftest import Flare, StartFlare
 from tests.fakes.slack import Channel, FakeSlack
-from tests.incidents.helpers import card, events, incident, notices, settle
+from tests.incidents.helpers import card, incident, notices
+from tests.support.records import timeline
+from tests.support.waits import settle
 
 
 def modal_text(text: str) -> dict[str, dict[str, object]]:
@@ -26,7 +28,7 @@ async def test_double_clicked_acknowledge_acknowledges_once(
     await settle(flare)
     row = await incident(flare)
     assert (row.status, row.acknowledged_by) == ("acknowledged", "U0BOB0001")
-    assert len(await events(flare, 1, "status_changed")) == 1
+    assert len(await timeline(flare, 1, "status_changed")) == 1
     assert len([n for n in notices(fake_slack, declared) if "acknowledged" in n]) == 1
     refused = fake_slack.ok_calls("chat.postEphemeral")
     assert len(refused) == 1
@@ -48,7 +50,7 @@ async def test_severity_select_changes_severity(
     assert reply.status == 200
     await settle(flare)
     assert (await incident(flare)).severity == "P0"
-    assert [e.actor for e in await events(flare, 1, "severity_changed")] == ["U0CAROL01"]
+    assert [e.actor for e in await timeline(flare, 1, "severity_changed")] == ["U0CAROL01"]
     assert declared.topic.startswith("P0")
 
 
@@ -70,7 +72,7 @@ async def test_post_update_button_opens_modal_and_submission_posts_once(
         )
         assert reply.status == 200
     await settle(flare)
-    assert [e.text for e in await events(flare, 1, "update")] == ["Failover complete, watching"]
+    assert [e.text for e in await timeline(flare, 1, "update")] == ["Failover complete, watching"]
     assert len([n for n in notices(fake_slack, declared) if "Failover complete" in n]) == 1
     empty = await flare.slack.view_submission(
         "incident_update", modal_text(""), view_id="V0EMPTY01", private_metadata=view["private_metadata"]
@@ -140,6 +142,6 @@ async def test_double_click_landing_on_two_instances_acknowledges_once(
     await settle(flare)
     await settle(other)
     assert (await incident(flare)).status == "acknowledged"
-    assert len(await events(flare, 1, "status_changed")) == 1
+    assert len(await timeline(flare, 1, "status_changed")) == 1
     assert len([n for n in notices(fake_slack, declared) if "acknowledged" in n]) == 1
     assert len(fake_slack.ok_calls("chat.postEphemeral")) == 2

@@ -13,7 +13,7 @@ from bot.slack.outbox import enqueue, post_message
 from bot.slack.refs import channel_ref
 from tests.conftest import TICK_TOKEN, Flare
 from tests.fakes.slack import FakeSlack
-from tests.incidents.helpers import settle
+from tests.support.waits import settle
 
 
 async def test_declare_from_another_feature_opens_channel_and_is_findable(

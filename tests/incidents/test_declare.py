@@ -9,18 +9,10 @@ from bot.catalog import Catalog
 from bot.incidents.naming import channel_name
 from tests.conftest import Flare, StartFlare
 from tests.fakes.slack import BOT_USER_ID, FakeSlack
-from tests.incidents.helpers import (
-    action_ids,
-    card,
-    events,
-    failed_outbox,
-    incident,
-    incident_channel,
-    incidents,
-    settle,
-    text_of,
-    view_values,
-)
+from tests.incidents.helpers import action_ids, card, failed_outbox, incident, incident_channel, view_values
+from tests.support.messages import text_of
+from tests.support.records import incidents, timeline
+from tests.support.waits import settle
 
 
 async def test_inline_declare_opens_channel_invites_pins_card_sets_topic_and_announces(
@@ -72,7 +64,7 @@ async def test_inline_declare_opens_channel_invites_pins_card_sets_topic_and_ann
     assert "<!subteam^S0PAYONCALL>" in text_of(team[0])  # the on-call group is pinged in its team channel
     assert f"<#{channel.id}>" in text_of(team[0])
 
-    declared = await events(flare, 1, "declared")
+    declared = await timeline(flare, 1, "declared")
     assert len(declared) == 1
     assert declared[0].actor == "U0ALICE01"
     assert declared[0].data["severity"] == "P1"
@@ -163,9 +155,9 @@ async def test_modal_declare_with_commander_description_and_origin(
     shown = text_of(card(fake_slack, channel))
     assert "<@U0ERIN001>" in shown
     assert "Since 14:00 the index returns nothing" in shown
-    declared = (await events(flare, 1, "declared"))[0]
+    declared = (await timeline(flare, 1, "declared"))[0]
     assert declared.data["origin"] == "alert-group:17"
-    assert [e.data["user"] for e in await events(flare, 1, "role_assigned")] == ["U0ERIN001"]
+    assert [e.data["user"] for e in await timeline(flare, 1, "role_assigned")] == ["U0ERIN001"]
 
 
 async def test_modal_validation_errors_are_shown_inline(flare: Flare) -> None:

@@ -6,7 +6,8 @@ import json
 
 from tests.conftest import METRICS_TOKEN, Flare
 from tests.fakes.slack import FakeSlack
-from tests.incidents.helpers import card, failed_outbox, incident_channel, notices, settle, view_values
+from tests.incidents.helpers import card, failed_outbox, incident_channel, notices, view_values
+from tests.support.waits import settle
 
 SENT = ("chat.postMessage", "chat.update", "conversations.setTopic", "chat.postEphemeral")
 

@@ -12,8 +12,10 @@ from bot.catalog import Catalog
 from bot.catalog.services import SeverityOverride
 from tests.conftest import TICK_TOKEN, Flare, StartFlare
 from tests.fakes.slack import Channel, FakeSlack
-from tests.incidents.helpers import events, incident, incident_channel, settle
+from tests.incidents.helpers import incident, incident_channel
 from tests.support.clock import ManualClock
+from tests.support.records import timeline
+from tests.support.waits import settle
 
 AUTH = {"Authorization": f"Bearer {TICK_TOKEN}"}
 
@@ -59,7 +61,7 @@ async def test_p1_reminds_after_30_minutes_mentions_commander_and_repeats(
     reminder = next(m for m in fake_slack.posted(channel.id) if "status update due" in m.text)
     assert "<@U0ERIN001>" in str(reminder.blocks)
     assert "for 31 min" in str(reminder.blocks)
-    recorded = await events(flare, 1, "reminder")
+    recorded = await timeline(flare, 1, "reminder")
     assert len(recorded) == 1
     assert recorded[0].data["interval_minutes"] == 30
 
@@ -142,7 +144,7 @@ async def test_two_instances_ticking_at_once_send_one_reminder(
         await settle(one)
         await settle(two)
         assert len(reminders(fake_slack, channel)) == round_
-    assert len(await events(one, 1, "reminder")) == 3
+    assert len(await timeline(one, 1, "reminder")) == 3
 
 
 async def test_two_instances_with_the_in_process_timer_send_one_reminder(
@@ -157,7 +159,7 @@ async def test_two_instances_with_the_in_process_timer_send_one_reminder(
     await asyncio.sleep(0.3)  # many more ticks on both instances
     await settle(one)
     assert len(reminders(fake_slack, channel)) == 1
-    assert len(await events(one, 1, "reminder")) == 1
+    assert len(await timeline(one, 1, "reminder")) == 1
 
 
 async def test_tick_needs_the_bearer_token(flare: Flare, start_flare: StartFlare, make_settings: Any) -> None:

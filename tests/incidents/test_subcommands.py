@@ -9,7 +9,10 @@ from sqlalchemy import select
 from bot.incidents.models import ActionItem
 from tests.conftest import Flare
 from tests.fakes.slack import Channel, FakeSlack
-from tests.incidents.helpers import action_ids, card, events, incident, notices, settle, text_of
+from tests.incidents.helpers import action_ids, card, incident, notices
+from tests.support.messages import text_of
+from tests.support.records import timeline
+from tests.support.waits import settle
 
 
 async def run(flare: Flare, text: str, channel: Channel | str, user: str = "U0ALICE01") -> dict[str, Any]:
@@ -50,7 +53,7 @@ async def test_severity_records_old_and_new_updates_card_topic_and_channel(
     assert "P1 → P0" in body["text"]
     await settle(flare)
     assert (await incident(flare)).severity == "P0"
-    changed = await events(flare, 1, "severity_changed")
+    changed = await timeline(flare, 1, "severity_changed")
     assert [(e.data["from"], e.data["to"], e.actor) for e in changed] == [("P1", "P0", "U0BOB0001")]
     assert any("P1 → P0" in n for n in notices(fake_slack, declared))
     the_card = card(fake_slack, declared)
@@ -66,7 +69,7 @@ async def test_severity_records_old_and_new_updates_card_topic_and_channel(
     for bad in ("severity", "severity P5", "severity P1 P2"):
         reply = await run(flare, bad, declared)
         assert "Usage" in reply["text"], bad
-    assert len(await events(flare, 1, "severity_changed")) == 1
+    assert len(await timeline(flare, 1, "severity_changed")) == 1
 
 
 async def test_assign_commander_and_comms(flare: Flare, fake_slack: FakeSlack, declared: Channel) -> None:
@@ -78,7 +81,7 @@ async def test_assign_commander_and_comms(flare: Flare, fake_slack: FakeSlack, d
     assert (row.commander, row.comms) == ("U0ERIN001", "U0FRANK01")
     assert {"U0ERIN001", "U0FRANK01"} <= declared.members
     assert declared.topic == "P1 · Declared · IC <@U0ERIN001>"
-    assigned = await events(flare, 1, "role_assigned")
+    assigned = await timeline(flare, 1, "role_assigned")
     assert [(e.data["role"], e.data["user"]) for e in assigned] == [
         ("commander", "U0ERIN001"),
         ("comms", "U0FRANK01"),
@@ -107,7 +110,7 @@ async def test_update_posts_in_channel_and_records(
     await settle(flare)
     posted = notices(fake_slack, declared)
     assert any("Rolled back to checkout-00042; error rate falling" in n for n in posted)
-    updates = await events(flare, 1, "update")
+    updates = await timeline(flare, 1, "update")
     assert [e.text for e in updates] == ["Rolled back to checkout-00042; error rate falling"]
     assert (await incident(flare)).last_update_text == "Rolled back to checkout-00042; error rate falling"
     assert "Rolled back to checkout-00042" in text_of(card(fake_slack, declared))
@@ -126,7 +129,7 @@ async def test_note_is_timeline_only(flare: Flare, fake_slack: FakeSlack, declar
     assert "Noted" in body["text"]
     await settle(flare)
     assert len(fake_slack.posted(declared.id)) == before
-    assert [e.text for e in await events(flare, 1, "note")] == [
+    assert [e.text for e in await timeline(flare, 1, "note")] == [
         "Error spike began right after the 14:02 deploy"
     ]
 
@@ -140,7 +143,7 @@ async def test_action_items_with_and_without_owner(flare: Flare, declared: Chann
         ("Add an alert on p99 latency", "U0BOB0001", "U0ALICE01"),
         ("Write the runbook for failover", None, "U0ALICE01"),
     ]
-    recorded = await events(flare, 1, "action_item")
+    recorded = await timeline(flare, 1, "action_item")
     assert [e.data["owner"] for e in recorded] == ["U0BOB0001", None]
     only_owner = await run(flare, "action <@U0BOB0001>", declared)
     assert "Usage" in only_owner["text"]
@@ -174,7 +177,7 @@ async def test_lifecycle_records_each_transition_with_time_and_actor(
     await run(flare, "reopen", declared, user="U0BOB0001")
     row = await incident(flare)
     assert (row.status, row.resolved_at, row.acknowledged_by) == ("declared", None, "U0BOB0001")
-    changes = [(e.data["from"], e.data["to"], e.actor) for e in await events(flare, 1, "status_changed")]
+    changes = [(e.data["from"], e.data["to"], e.actor) for e in await timeline(flare, 1, "status_changed")]
     assert changes == [
         ("declared", "acknowledged", "U0BOB0001"),
         ("acknowledged", "mitigated", "U0CAROL01"),
@@ -209,7 +212,7 @@ async def test_illegal_transitions_get_a_clear_message_and_change_nothing(
     assert "already mitigated" in (await run(flare, "mitigate", declared))["text"]
     assert "only a resolved incident can be reopened" in (await run(flare, "reopen", declared))["text"]
     await run(flare, "resolve", declared)
-    count = len(await events(flare))
+    count = len(await timeline(flare))
     resolved = {
         "mitigate": "INC-1 is resolved; reopen it first",
         "ack": "INC-1 is resolved; reopen it first",
@@ -222,10 +225,10 @@ async def test_illegal_transitions_get_a_clear_message_and_change_nothing(
         assert message in (await run(flare, text, declared))["text"], text
     row = await incident(flare)
     assert (row.status, row.severity, row.commander) == ("resolved", "P1", None)
-    assert len(await events(flare)) == count
+    assert len(await timeline(flare)) == count
     # Notes and action items are still welcome after resolution.
     await run(flare, "note found the root cause", declared)
-    assert len(await events(flare)) == count + 1
+    assert len(await timeline(flare)) == count + 1
 
 
 async def test_timeline_shows_the_last_20_events(flare: Flare, declared: Channel) -> None:

@@ -1,4 +1,4 @@
-"""Helpers for the operations tests: wait for the outbox, read /metrics like Prometheus does."""
+"""Helpers for the operations tests: read /metrics like Prometheus does."""
 
 from __future__ import annotations
 
@@ -8,37 +8,10 @@ import time
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import func, select
 
-from bot.incidents.models import Incident
-from bot.slack.models import OutboxItem
 from tests.conftest import METRICS_TOKEN, Flare
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-async def settle(flare: Flare, timeout: float = 10.0) -> None:
-    """Wait until the outbox has nothing pending."""
-    deadline = time.monotonic() + timeout
-    while True:
-        await flare.container.dispatcher.drain(timeout=timeout)
-        async with flare.container.db.sessions() as session:
-            pending = (
-                await session.execute(
-                    select(func.count()).select_from(OutboxItem).where(OutboxItem.status == "pending")
-                )
-            ).scalar_one()
-        if pending == 0:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{pending} outbox items still pending after {timeout}s")
-        await asyncio.sleep(0.05)
-
-
-async def incidents(flare: Flare) -> list[Incident]:
-    """Every incident in the database, by id."""
-    async with flare.container.db.sessions() as session:
-        return list((await session.execute(select(Incident).order_by(Incident.id))).scalars().all())
 
 
 async def scrape(flare: Flare) -> str:

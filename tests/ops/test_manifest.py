@@ -15,9 +15,11 @@ from handlers import registry
 from handlers.keys import BOLT
 from tests.conftest import Flare
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
-from tests.ops.helpers import ROOT, incidents, settle
+from tests.ops.helpers import ROOT
 from tests.ops.slack_scopes import APP_TOKEN_METHODS, EVENT_SCOPES, METHOD_SCOPES, called_methods
+from tests.support.records import incidents
 from tests.support.slack_client import SIGNING_SECRET
+from tests.support.waits import settle
 
 MANIFEST = ROOT / "slack" / "manifest.yaml"
 ENDPOINT = "https://FLARE_URL/slack/events"

@@ -7,8 +7,8 @@ from typing import Any
 from handlers import mentions
 from tests.conftest import Flare
 from tests.fakes.slack import BOT_ID, FakeSlack
-from tests.ops.helpers import settle
 from tests.ops.test_manifest import manifest_commands, registered
+from tests.support.waits import settle
 
 
 def mention(**extra: Any) -> dict[str, Any]:

@@ -18,8 +18,9 @@ from bot.settings import Settings
 from tests.conftest import API_TOKEN, Flare, StartFlare
 from tests.fakes.slack import FakeSlack
 from tests.ops.conftest import FAST_DELIVERY
-from tests.ops.helpers import samples, scrape, scrape_until, settle, value
+from tests.ops.helpers import samples, scrape, scrape_until, value
 from tests.support.clock import ManualClock
+from tests.support.waits import settle
 
 AM_TOKEN_ENV = "FLARE_OPS_TEST_AM_TOKEN"
 AM_TOKEN = "am-token-ops-0123456789"

@@ -10,7 +10,9 @@ from handlers import socket_mode
 from tests.conftest import Flare, StartFlare
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, FakeSlack
 from tests.ops.conftest import SocketFlare
-from tests.ops.helpers import incidents, scrape, settle, value
+from tests.ops.helpers import scrape, value
+from tests.support.records import incidents
+from tests.support.waits import settle
 
 
 async def test_slash_command_answer_is_the_ack_payload_and_its_side_effects_happen(

@@ -2,47 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from bot.incidents.models import IncidentEvent
 from bot.postmortem.models import PostmortemDraft
-from bot.slack.models import OutboxItem
 from tests.conftest import Flare
 from tests.fakes.slack import FakeSlack
+from tests.support.waits import settle
 
 ALICE, BOB, CAROL = "U0ALICE01", "U0BOB0001", "U0CAROL01"
-
-
-async def settle(flare: Flare, timeout: float = 10.0) -> None:
-    """Wait until the outbox has nothing pending."""
-    deadline = time.monotonic() + timeout
-    while True:
-        await flare.container.dispatcher.drain(timeout=timeout)
-        async with flare.container.db.sessions() as session:
-            pending = (
-                await session.execute(
-                    select(func.count()).select_from(OutboxItem).where(OutboxItem.status == "pending")
-                )
-            ).scalar_one()
-        if pending == 0:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{pending} outbox items still pending after {timeout}s")
-        await asyncio.sleep(0.05)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    """Poll an async condition (background work: alert publishing, rollbacks)."""
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 async def declare(
@@ -74,16 +43,6 @@ async def drafts(flare: Flare, incident_id: int = 1) -> list[PostmortemDraft]:
             .where(PostmortemDraft.incident_id == incident_id)
             .order_by(PostmortemDraft.version)
         )
-        return list(rows.scalars())
-
-
-async def timeline(flare: Flare, incident_id: int = 1, kind: str | None = None) -> list[IncidentEvent]:
-    """An incident's events (optionally one kind), oldest first."""
-    stmt = select(IncidentEvent).where(IncidentEvent.incident_id == incident_id)
-    if kind is not None:
-        stmt = stmt.where(IncidentEvent.kind == kind)
-    async with flare.container.db.sessions() as session:
-        rows = await session.execute(stmt.order_by(IncidentEvent.occurred_at, IncidentEvent.id))
         return list(rows.scalars())
 
 

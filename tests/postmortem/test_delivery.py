@@ -11,7 +11,8 @@ from pathlib import Path
 from bot.settings import Settings
 from tests.conftest import API_TOKEN, DATA, Flare, StartFlare
 from tests.fakes.slack import FakeSlack
-from tests.postmortem.helpers import command, declare, drafts, settle
+from tests.postmortem.helpers import command, declare, drafts
+from tests.support.waits import settle
 
 ROUTE = "/api/incidents/{}/postmortem.md"
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}

@@ -13,18 +13,9 @@ from bot.postmortem import requests
 from tests.conftest import Flare, StartFlare
 from tests.fakes.slack import FakeSlack
 from tests.postmortem.conftest import WORKSPACE, StartPM
-from tests.postmortem.helpers import (
-    ALICE,
-    BOB,
-    CAROL,
-    command,
-    declare,
-    drafts,
-    ephemerals,
-    settle,
-    timeline,
-    uploads,
-)
+from tests.postmortem.helpers import ALICE, BOB, CAROL, command, declare, drafts, ephemerals, uploads
+from tests.support.records import timeline
+from tests.support.waits import settle
 
 
 async def test_command_uploads_the_draft_it_stores(pm: Flare, fake_slack: FakeSlack) -> None:

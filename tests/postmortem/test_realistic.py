@@ -20,18 +20,9 @@ from bot.rollback.models import Rollback
 from tests.conftest import TICK_TOKEN, Flare
 from tests.fakes.slack import FakeSlack
 from tests.postmortem.conftest import AM_TOKEN, DEPLOY_TOKEN, WORKSPACE
-from tests.postmortem.helpers import (
-    ALICE,
-    BOB,
-    CAROL,
-    command,
-    declare,
-    drafts,
-    eventually,
-    settle,
-    timeline,
-    uploads,
-)
+from tests.postmortem.helpers import ALICE, BOB, CAROL, command, declare, drafts, uploads
+from tests.support.records import timeline
+from tests.support.waits import eventually, settle
 
 GOLDEN = Path(__file__).parent / "golden" / "app_incident.md"
 _NORMALISE = [

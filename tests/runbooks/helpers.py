@@ -9,8 +9,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from runbooks.models import RunbookRun, RunbookStepResult
-from tests.cloudrun.helpers import settle
 from tests.conftest import Flare
+from tests.support.waits import wait_for_status
 
 
 def write_runbook(catalog_path: Path, name: str, text: str) -> Path:
@@ -34,17 +34,7 @@ async def wait_run(
     flare: Flare, run_id: int, statuses: str | tuple[str, ...], timeout: float = 15.0
 ) -> RunbookRun:
     """Wait until the run reaches one of `statuses`, then let the outbox deliver."""
-    wanted = (statuses,) if isinstance(statuses, str) else statuses
-    deadline = time.monotonic() + timeout
-    while True:
-        async with flare.container.db.sessions() as session:
-            run = await session.get(RunbookRun, run_id)
-        if run is not None and run.status in wanted:
-            await settle(flare)
-            return run
-        if time.monotonic() > deadline:
-            raise AssertionError(f"run #{run_id} is {run.status if run else 'missing'}, not {wanted}")
-        await asyncio.sleep(0.03)
+    return await wait_for_status(flare, RunbookRun, run_id, statuses, what="run", timeout=timeout)
 
 
 async def wait_position(flare: Flare, run_id: int, position: int, timeout: float = 10.0) -> None:

@@ -9,11 +9,13 @@ from sqlalchemy import select
 
 from bot.incidents.models import IncidentEvent
 from tests.cloudrun.conftest import ALICE, BOB, StartCR
-from tests.cloudrun.helpers import buttons, ephemerals, settle, text_of, wait_status
+from tests.cloudrun.helpers import ephemerals, wait_status
 from tests.conftest import Flare
 from tests.fakes.cloudrun import FakeCloudRun, FakeEndpoints, FakeService
 from tests.fakes.slack import FakeSlack
 from tests.runbooks.helpers import run_row, step_statuses, wait_position, wait_run, write_runbook
+from tests.support.messages import buttons, text_of
+from tests.support.waits import settle
 
 CHANNEL = "C0OPSROOM1"
 
@@ -112,7 +114,7 @@ steps:
     assert "was interrupted by a restart" in text_of(notice)
     assert "step 2/3" in text_of(notice)
     assert "all done" not in " ".join(m.text for m in fake_slack.posted(CHANNEL))
-    again = buttons(notice)["runbook_run"]
+    again = buttons(notice.blocks)["runbook_run"]
     assert json.loads(again["value"]) == {"runbook": "slow", "service": "checkout", "env": "production"}
     header = fake_slack.posted(CHANNEL)[0]
     assert "interrupted by a restart" in text_of(header)
@@ -145,7 +147,7 @@ steps:
     run = await wait_run(cr, 1, "waiting")
     assert run.position == 1
     prompt = next(m for m in fake_slack.posted(CHANNEL) if "is waiting" in text_of(m))
-    assert set(buttons(prompt)) == {"runbook_continue", "runbook_skip", "runbook_stop"}
+    assert set(buttons(prompt.blocks)) == {"runbook_continue", "runbook_skip", "runbook_stop"}
     await cr.slack.block_action("runbook_continue", "1:1", user=BOB, channel=CHANNEL)
     run = await wait_run(cr, 1, "waiting")
     assert run.position == 2
