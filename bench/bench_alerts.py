@@ -19,20 +19,25 @@ import json
 import os
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
-from bench.common import CATALOG, FakeSlack, Figure, median, percentile, server_env, sqlite_url, start_server
+from bench.common import (
+    CATALOG,
+    FakeSlack,
+    Figure,
+    median,
+    percentile,
+    scratch_database,
+    server_env,
+    start_server,
+)
 from bot.alerts.models import AlertRecord
-from bot.db import migrate
 from bot.db.engine import Database
 
 NAME = "alerts"
@@ -78,41 +83,13 @@ def _p99_bound(before: dict[float, float], after: dict[float, float]) -> float:
 
 
 @asynccontextmanager
-async def _database(base_url: str | None, workdir: Path) -> AsyncIterator[str]:
-    """A migrated, empty database: a new SQLite file, or a scratch PostgreSQL database dropped after."""
-    if base_url is None:
-        url = sqlite_url(workdir)
-        await migrate.upgrade_async(url)
-        yield url
-        return
-    base = make_url(base_url).set(drivername="postgresql+asyncpg")
-    name = f"flare_bench_alerts_{uuid.uuid4().hex[:8]}"
-    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    conn = await asyncpg.connect(admin)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    url = base.set(database=name).render_as_string(hide_password=False)
-    try:
-        await migrate.upgrade_async(url)
-        yield url
-    finally:
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
-
-@asynccontextmanager
 async def _server(options: Any, fake: FakeSlack) -> AsyncIterator[tuple[Any, str]]:
     """A `flare serve` with an alert catalog, pinned to CPU 0; yields (server, database url)."""
     with tempfile.TemporaryDirectory(prefix="flare-bench-alerts-") as tmp:
         workdir = Path(tmp)
         catalog = workdir / "flare.yaml"
         catalog.write_text(CATALOG.read_text() + ROUTES)
-        async with _database(options.database_url, workdir) as url:
+        async with scratch_database(options.database_url, workdir) as url:
             env = server_env(
                 fake, url, FLARE_CONFIG=str(catalog), FLARE_BENCH_AM_TOKEN=TOKEN, METRICS_TOKEN=METRICS
             )

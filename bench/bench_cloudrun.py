@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
-from sqlalchemy.engine import make_url
 
-from bench.common import FakeSlack, Figure, SlackClient, median, server_env, sqlite_url, start_server
-from bot.db import migrate
+from bench.common import (
+    FakeSlack,
+    Figure,
+    SlackClient,
+    median,
+    scratch_database,
+    server_env,
+    start_server,
+)
 from tests.fakes.cloudrun import FakeCloudRun, FakeEndpoints
 
 NAME = "cloudrun"
@@ -77,33 +79,6 @@ def _catalog(endpoints: FakeEndpoints) -> str:
     return CATALOG.format(user=USER, health=endpoints.url("health"), deps="\n".join(deps))
 
 
-@asynccontextmanager
-async def _database(base_url: str | None, workdir: Path) -> AsyncIterator[str]:
-    if base_url is None:
-        url = sqlite_url(workdir)
-        await migrate.upgrade_async(url)
-        yield url
-        return
-    base = make_url(base_url).set(drivername="postgresql+asyncpg")
-    name = f"flare_bench_{uuid.uuid4().hex[:8]}"
-    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    conn = await asyncpg.connect(admin)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    url = base.set(database=name).render_as_string(hide_password=False)
-    try:
-        await migrate.upgrade_async(url)
-        yield url
-    finally:
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
-
 def _posted_after(fake: FakeSlack, count: int, needle: str) -> bool:
     calls = fake.ok_calls("chat.postMessage")[count:]
     return any(needle in str(c.params.get("text", "")) for c in calls)
@@ -125,7 +100,7 @@ async def run(options: Any) -> list[Figure]:
     (workdir / "flare.yaml").write_text(_catalog(endpoints))
     figures: list[Figure] = []
     try:
-        async with _database(options.database_url, workdir) as url:
+        async with scratch_database(options.database_url, workdir) as url:
             env = server_env(
                 fake,
                 url,

@@ -13,15 +13,10 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
-from sqlalchemy.engine import make_url
 
 from bench.common import (
     FakeSlack,
@@ -29,11 +24,10 @@ from bench.common import (
     SlackClient,
     median,
     percentile,
+    scratch_database,
     server_env,
-    sqlite_url,
     start_server,
 )
-from bot.db import migrate
 
 NAME = "deploys"
 TOKEN = "bench-deploy-token"
@@ -55,33 +49,6 @@ services:
     environments:
       production: {project: acme-prod, region: us-central1, service: web}
 """
-
-
-@asynccontextmanager
-async def _database(base_url: str | None, workdir: Path) -> AsyncIterator[str]:
-    if base_url is None:
-        url = sqlite_url(workdir)
-        await migrate.upgrade_async(url)
-        yield url
-        return
-    base = make_url(base_url).set(drivername="postgresql+asyncpg")
-    name = f"flare_bench_{uuid.uuid4().hex[:8]}"
-    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    conn = await asyncpg.connect(admin)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    url = base.set(database=name).render_as_string(hide_password=False)
-    try:
-        await migrate.upgrade_async(url)
-        yield url
-    finally:
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
 
 
 def _events(prefix: str, count: int, service: str = "api") -> list[dict[str, Any]]:
@@ -150,7 +117,7 @@ async def run(options: Any) -> list[Figure]:
     fake = await FakeSlack().start()
     lane = "PostgreSQL" if options.database_url else "SQLite"
     try:
-        async with _database(options.database_url, workdir) as url:
+        async with scratch_database(options.database_url, workdir) as url:
             env = server_env(fake, url, FLARE_CONFIG=str(workdir / "flare.yaml"), FLARE_DEPLOY_TOKEN=TOKEN)
             server = await start_server(env, workdir=workdir)
             try:

@@ -10,15 +10,10 @@ import asyncio
 import re
 import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
-from sqlalchemy.engine import make_url
 
 from bench.common import (
     FakeSlack,
@@ -26,43 +21,14 @@ from bench.common import (
     SlackClient,
     median,
     percentile,
+    scratch_database,
     server_env,
-    sqlite_url,
     start_server,
 )
-from bot.db import migrate
 
 NAME = "incidents"
 ACK_TARGET_MS = 50.0
 _HUMAN_ID = re.compile(r"INC-(\d+)")
-
-
-@asynccontextmanager
-async def _database(base_url: str | None, workdir: Path) -> AsyncIterator[str]:
-    """A migrated, empty database: a new SQLite file, or a scratch PostgreSQL database."""
-    if base_url is None:
-        url = sqlite_url(workdir)
-        await migrate.upgrade_async(url)
-        yield url
-        return
-    base = make_url(base_url).set(drivername="postgresql+asyncpg")
-    name = f"flare_bench_{uuid.uuid4().hex[:8]}"
-    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    conn = await asyncpg.connect(admin)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    url = base.set(database=name).render_as_string(hide_password=False)
-    try:
-        await migrate.upgrade_async(url)
-        yield url
-    finally:
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
 
 
 def _card_posted_at(fake: FakeSlack, incident_id: int) -> float | None:
@@ -88,7 +54,7 @@ async def _run(
 ) -> dict[str, list[float]]:
     fake = await FakeSlack().start()
     with tempfile.TemporaryDirectory() as tmp:
-        async with _database(database_url, Path(tmp)) as url:
+        async with scratch_database(database_url, Path(tmp)) as url:
             server = await start_server(server_env(fake, url), Path(tmp))
             try:
                 async with aiohttp.ClientSession() as session:

@@ -24,8 +24,7 @@ import aiohttp
 import psutil
 from sqlalchemy import insert, select
 
-from bench.bench_incidents import _database
-from bench.common import FakeSlack, Figure, SlackClient, median, server_env, start_server
+from bench.common import FakeSlack, Figure, SlackClient, median, scratch_database, server_env, start_server
 from bot.alerts.models import AlertRecord
 from bot.db.engine import Database
 from bot.incidents.models import Incident, IncidentEvent
@@ -204,7 +203,7 @@ async def _run(database_url: str | None, repeat: int) -> dict[str, list[float]]:
     out["small"] = []
     out["reference"] = []
     with tempfile.TemporaryDirectory() as tmp:
-        async with _database(database_url, Path(tmp)) as url:
+        async with scratch_database(database_url, Path(tmp)) as url:
             server = await start_server(server_env(fake, url), Path(tmp))
             db = Database(url, pool_size=1)
             try:

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from bot.db import migrate
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
 from tests.support.process import CATALOG, ServerProcess, free_port, server_env, start_server
 from tests.support.slack_client import SIGNING_SECRET, SlackClient
@@ -47,6 +53,34 @@ def sqlite_url(workdir: Path) -> str:
     return f"sqlite+aiosqlite:///{workdir / 'flare.db'}"
 
 
+@asynccontextmanager
+async def scratch_database(base_url: str | None, workdir: Path) -> AsyncIterator[str]:
+    """A migrated, empty database: a new SQLite file in `workdir`, or a PostgreSQL database dropped after."""
+    if base_url is None:
+        url = sqlite_url(workdir)
+        await migrate.upgrade_async(url)
+        yield url
+        return
+    base = make_url(base_url).set(drivername="postgresql+asyncpg")
+    name = f"flare_bench_{uuid.uuid4().hex[:8]}"
+    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(admin)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    url = base.set(database=name).render_as_string(hide_password=False)
+    try:
+        await migrate.upgrade_async(url)
+        yield url
+    finally:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
 __all__ = [
     "BOT_TOKEN",
     "CATALOG",
@@ -59,6 +93,7 @@ __all__ = [
     "free_port",
     "median",
     "percentile",
+    "scratch_database",
     "server_env",
     "sqlite_url",
     "start_server",
