@@ -17,9 +17,10 @@ from bot.container import Container
 from bot.deploys import history as deploy_history
 from bot.deploys import report
 from bot.deploys import stats as deploy_stats
-from bot.rollback import flows, jobs
+from bot.rollback import jobs
 from bot.rollback.plan import Request
 from bot.slack.escape import escape
+from handlers.commands.changes import start_change
 from handlers.commands.usage import ephemeral, usage_error
 
 Run = Callable[[Container, AsyncAck, dict[str, Any], str], Awaitable[None]]
@@ -99,38 +100,9 @@ async def traffic(c: Container, ack: AsyncAck, command: dict[str, Any], rest: st
     except (ArgError, UnknownTarget) as exc:
         await ack(**usage_error(str(exc), sub.usage, sub.example))
         return
-    channel, user = str(command["channel_id"]), str(command["user_id"])
     request = Request(mode="split", splits=splits, force="force" in args.flags)
-    if "dry-run" in args.flags:
-        await ack(
-            **ephemeral(f":hourglass_flowing_sand: Planning a traffic change of {escape(target.label)}…")
-        )
-        c.spawn(
-            jobs.answering(
-                c, channel, user, lambda: jobs.post_preview(c, target, channel, user, request, "traffic")
-            ),
-            name="deploy-traffic-preview",
-        )
-        return
-    rollback_id = await flows.request_change(
-        c,
-        request_key=f"deploy-traffic:{command.get('trigger_id') or ''}",
-        kind="traffic",
-        service=target.service,
-        env=target.env,
-        channel=channel,
-        user=user,
-        request=request,
-    )
-    if rollback_id is None:
-        await ack(**ephemeral("That request was already received."))
-        return
-    c.spawn(flows.plan_and_propose(c, rollback_id), name=f"plan:{rollback_id}")
-    await ack(
-        **ephemeral(
-            f":hourglass_flowing_sand: Planning the traffic change of {escape(target.label)}; "
-            "the plan will be posted here for confirmation."
-        )
+    await start_change(
+        c, ack, command, kind="traffic", target=target, request=request, dry_run="dry-run" in args.flags
     )
 
 

@@ -9,9 +9,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.cloudrun.cmdline import ArgError, parse_args
 from bot.cloudrun.targets import UnknownTarget, resolve
 from bot.container import Container
-from bot.rollback import flows, jobs
+from bot.rollback import jobs
 from bot.rollback.plan import Request
 from bot.slack.escape import escape
+from handlers.commands.changes import start_change
 from handlers.commands.usage import ephemeral, usage_error
 
 USAGE = "`/rollback <service> [--to REVISION | --steps N] [--env E] [--dry-run] [--list] [--force]`"
@@ -78,32 +79,6 @@ def register(bolt: AsyncApp, container: Container) -> None:
                 name="rollback-list",
             )
             return
-        if "dry-run" in flags:
-            await ack(**ephemeral(f":hourglass_flowing_sand: Planning (dry run) {escape(target.label)}…"))
-            c.spawn(
-                jobs.answering(
-                    c, channel, user, lambda: jobs.post_preview(c, target, channel, user, request)
-                ),
-                name="rollback-preview",
-            )
-            return
-        rollback_id = await flows.request_change(
-            c,
-            request_key=f"rollback:{command.get('trigger_id') or ''}",
-            kind="rollback",
-            service=target.service,
-            env=target.env,
-            channel=channel,
-            user=user,
-            request=request,
-        )
-        if rollback_id is None:
-            await ack(**ephemeral("That request was already received."))
-            return
-        c.spawn(flows.plan_and_propose(c, rollback_id), name=f"plan:{rollback_id}")
-        await ack(
-            **ephemeral(
-                f":hourglass_flowing_sand: Planning the rollback of {escape(target.label)}; the plan will be "
-                "posted here for confirmation."
-            )
+        await start_change(
+            c, ack, command, kind="rollback", target=target, request=request, dry_run="dry-run" in flags
         )
