@@ -10,8 +10,10 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import QueuePool
 
 from bot.catalog import load_catalog
+from bot.db.engine import Database
 from bot.settings import Settings
 from handlers.cli import extra_config_problems
 from tests.ops.helpers import ROOT
@@ -109,7 +111,13 @@ def test_service_is_a_knative_service_with_always_on_cpu_and_one_warm_instance()
     assert annotations["run.googleapis.com/startup-cpu-boost"] == "true"
     assert annotations["run.googleapis.com/cloudsql-instances"] == SAMPLE["CLOUDSQL_INSTANCE"]
     max_scale = int(annotations["autoscaling.knative.dev/maxScale"])
-    assert 1 <= max_scale <= 6, "each instance holds up to 15 database connections"
+    # The server's own PostgreSQL pool (as create_app builds it), times maxScale, plus the migrate
+    # job's connection, must fit Cloud SQL's default max_connections of 100 (deploy/README.md).
+    pool = Database("postgresql+asyncpg://flare@127.0.0.1/flare").engine.sync_engine.pool
+    assert isinstance(pool, QueuePool)
+    per_instance = pool.size() + pool._max_overflow
+    assert per_instance == 15, "deploy/service.yaml and deploy/README.md say 15 connections per instance"
+    assert max_scale * per_instance + 5 <= 100, f"maxScale {max_scale} x {per_instance} connections"
     assert all(isinstance(v, str) for v in annotations.values()), "Knative annotations are strings"
     assert svc["spec"]["traffic"] == [{"latestRevision": True, "percent": 100}]
 
