@@ -20,6 +20,8 @@ from tests.fakes.cloudrun import FakeCloudRun, FakeEndpoints, FakeService
 FAST_DELIVERY = DispatcherConfig(per_channel_rate=50.0, burst=10.0, dependency_wait=0.05, poll_interval=0.05)
 BOB = "U0BOB0001"  # allowed in production by user id
 CAROL = "U0CAROL01"  # allowed in production through the on-call user group
+# Short so interrupted work is found quickly, with room for a loaded 2-core CI machine.
+LEASE_SECONDS = 2.0
 ALICE = "U0ALICE01"  # not allowed in production
 ONCALL = "S0PAYONCALL"
 
@@ -148,7 +150,7 @@ def start_cr(
         values: dict[str, Any] = {
             "cloud_run_api_endpoint": fake_cloudrun.url,
             "flare_config": catalog_path,
-            "flare_outbox_lease_seconds": 1.0,
+            "flare_outbox_lease_seconds": LEASE_SECONDS,
         }
         values.update(overrides)
         extra: dict[str, Any] = {"clock": clock} if clock is not None else {}

@@ -6,7 +6,7 @@ import asyncio
 
 from bot.db import locks
 from bot.rollback.flows import lock_name
-from tests.cloudrun.conftest import ALICE, BOB, CAROL, ONCALL, StartCR
+from tests.cloudrun.conftest import ALICE, BOB, CAROL, LEASE_SECONDS, ONCALL, StartCR
 from tests.cloudrun.helpers import command, ephemerals, message_for, rollback, trail, wait_status
 from tests.conftest import TICK_TOKEN
 from tests.fakes.cloudrun import FakeCloudRun, FakeService
@@ -118,7 +118,7 @@ async def test_a_live_instance_reports_a_dead_ones_change_at_its_next_tick(
     assert status == 200
     assert (await rollback(b, change)).status == "running"  # a is alive and renews its lease
     await a.stop()
-    await asyncio.sleep(1.3)  # one lease
+    await asyncio.sleep(LEASE_SECONDS + 0.3)  # one lease
     status, body = await b.post("/tasks/tick", headers={"Authorization": f"Bearer {TICK_TOKEN}"})
     assert status == 200, body
     await wait_status(b, change, "interrupted", timeout=2)
