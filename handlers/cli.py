@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from bot import __version__
 from bot.catalog import Catalog, ConfigError, load_catalog
 from bot.db import schema
+from bot.observability.heap import settle_heap
 from bot.observability.logging import configure_logging
 from bot.settings import SLACK_CREDENTIALS_HELP, Settings, SettingsError, load_settings
 
@@ -185,6 +186,7 @@ async def _serve(
         except socket_mode.SocketModeError:
             await runner.cleanup()
             raise
+    settle_heap()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
