@@ -13,11 +13,12 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Integer, Table, bindparam, case, func, insert, select, update
+from sqlalchemy import Integer, Table, bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.alert import Alert
+from bot.alerts.bulk import bulk_writer
 from bot.alerts.models import AlertGroup, AlertGroupMember
 from bot.alerts.routing import Target
 from bot.catalog.routing import most_severe
@@ -93,15 +94,15 @@ async def apply_group_changes(
     """Upsert joined groups, add memberships, and count resolves down (closing emptied groups)."""
     if changes.joining:
         joined = await _upsert(session, changes.joining, now)
-        members: list[dict[str, int]] = []
+        members: list[tuple[int, int]] = []
         for key, (group_id, next_render_at) in sorted(joined.items(), key=lambda kv: kv[1][0]):
             joining = changes.joining[key]
-            members.extend({"group_id": group_id, "alert_id": a, "reported": 0} for a in joining.members)
+            members.extend((group_id, a) for a in joining.members)
             for owner in joining.owners:
                 _credit(outcomes[owner], group_id, next_render_at)
             for owner in joining.declare_owners:
                 outcomes[owner].declare.add(group_id)
-        await session.execute(insert(MEMBERS), members)
+        await (await bulk_writer(session)).insert_members(members)
     if changes.closed:
         await _count_down(session, changes.closed, outcomes, now)
 

@@ -15,10 +15,10 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, bindparam, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.alert import Alert
+from bot.alerts.bulk import AlertRow, bulk_writer, string_map_json
 from bot.alerts.groups import GroupChanges, apply_group_changes
 from bot.alerts.models import AlertRecord
 from bot.alerts.routing import Target
@@ -212,14 +212,6 @@ async def _close(session: AsyncSession, closes: dict[int, tuple[datetime, int]],
     await session.execute(_close_statement(), params)
 
 
-@lru_cache(maxsize=4)
-def _insert_statement(dialect: str) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING the identity (built once: construction is costly)."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    c = ALERTS.c
-    return insert(ALERTS).on_conflict_do_nothing().returning(c.id, c.source, c.dedup_key, c.starts_at)
-
-
 @lru_cache(maxsize=1)
 def _close_statement() -> Any:
     """Resolve the occurrence b_id at b_ends."""
@@ -237,32 +229,33 @@ def _close_statement() -> Any:
 
 async def _insert(session: AsyncSession, planned: Iterable[_Insert], now: datetime) -> dict[Identity, int]:
     """INSERT ... ON CONFLICT DO NOTHING in identity order; the ids of the rows actually inserted."""
-    rows = []
-    for plan in sorted(
-        planned, key=lambda p: (p.alert.source, p.alert.dedup_key, p.alert.starts_at.timestamp())
-    ):
-        alert = plan.alert
-        rows.append(
-            {
-                "source": alert.source,
-                "dedup_key": alert.dedup_key,
-                "starts_at": alert.starts_at,
-                "status": plan.status,
-                "ends_at": plan.ends_at,
-                "received_at": now,
-                "updated_at": now,
-                "title": alert.title,
-                "summary": alert.summary,
-                "service": alert.service,
-                "severity": (alert.severity or "")[:32] or None,
-                "env": (alert.env or "")[:64] or None,
-                "runbook": alert.runbook,
-                "labels": alert.labels,
-                "annotations": alert.annotations,
-                "links": alert.links.as_dict(),
-            }
+    rows = [
+        AlertRow(
+            alert.source,
+            alert.dedup_key,
+            alert.starts_at,
+            plan.status,
+            plan.ends_at,
+            now,
+            now,
+            alert.title,
+            alert.summary,
+            alert.service,
+            (alert.severity or "")[:32] or None,
+            (alert.env or "")[:64] or None,
+            alert.runbook,
+            string_map_json(alert.labels),
+            string_map_json(alert.annotations),
+            string_map_json(alert.links.as_dict()),
         )
+        for plan in sorted(planned, key=_identity_order)
+        for alert in (plan.alert,)
+    ]
     if not rows:
         return {}
-    result = await session.execute(_insert_statement(session.get_bind().dialect.name), rows)
-    return {(r.source, r.dedup_key, r.starts_at): r.id for r in result}
+    return await (await bulk_writer(session)).insert_alerts(rows)
+
+
+def _identity_order(plan: _Insert) -> tuple[str, str, float]:
+    # One lock order for every transaction, so concurrent PostgreSQL batches do not deadlock.
+    return (plan.alert.source, plan.alert.dedup_key, plan.alert.starts_at.timestamp())

@@ -1,0 +1,223 @@
+"""The two bulk statements of alert intake, run on the driver connection inside the session's transaction.
+
+SQLAlchemy processes every bound value in Python (type coercion, JSON, datetime formatting) and
+spends ~250 µs of event-loop time per statement on this path; for a 100-alert payload that was most
+of the request's CPU. These statements bind already-converted values straight to the driver
+(aiosqlite or asyncpg). The transaction, every other statement and the schema stay SQLAlchemy's.
+Values are stored exactly as SQLAlchemy stores them, so ORM reads and the unique indexes see the same
+data either way (tests/alerts/test_bulk.py checks the round trip on both databases).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Mapping, Sequence
+from datetime import UTC, datetime
+from json.encoder import encode_basestring_ascii
+from typing import Any, NamedTuple, Protocol, TypeVar
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+ALERT_COLUMNS = (
+    "source",
+    "dedup_key",
+    "starts_at",
+    "status",
+    "ends_at",
+    "received_at",
+    "updated_at",
+    "title",
+    "summary",
+    "service",
+    "severity",
+    "env",
+    "runbook",
+    "labels",
+    "annotations",
+    "links",
+)
+# PostgreSQL element types for unnest(), in ALERT_COLUMNS order.
+_PG_TYPES = (
+    "varchar",
+    "varchar",
+    "timestamptz",
+    "varchar",
+    "timestamptz",
+    "timestamptz",
+    "timestamptz",
+    "varchar",
+    "text",
+    "varchar",
+    "varchar",
+    "varchar",
+    "varchar",
+    "jsonb",
+    "jsonb",
+    "jsonb",
+)
+# SQLite allows 32,766 bound variables per statement (3.32+); 16 columns x 1,000 rows stays under it.
+SQLITE_ROWS_PER_STATEMENT = 1000
+
+
+class AlertRow(NamedTuple):
+    """One occurrence to insert, in ALERT_COLUMNS order; datetimes aware UTC, documents as JSON text."""
+
+    source: str
+    dedup_key: str
+    starts_at: datetime
+    status: str
+    ends_at: datetime | None
+    received_at: datetime
+    updated_at: datetime
+    title: str
+    summary: str
+    service: str | None
+    severity: str | None
+    env: str | None
+    runbook: str | None
+    labels: str
+    annotations: str
+    links: str
+
+
+Identity = tuple[str, str, datetime]
+T = TypeVar("T")
+
+
+class BulkWriter(Protocol):
+    """Insert alerts (ignoring conflicts) and group memberships in the current transaction."""
+
+    async def insert_alerts(self, rows: Sequence[AlertRow]) -> dict[Identity, int]:
+        """INSERT ... ON CONFLICT DO NOTHING; the id of each row actually inserted, by identity."""
+        ...
+
+    async def insert_members(self, pairs: Sequence[tuple[int, int]]) -> None:
+        """Add (group_id, alert_id) memberships, not yet reported."""
+        ...
+
+
+async def bulk_writer(session: AsyncSession) -> BulkWriter:
+    """The writer for the driver connection behind `session`'s transaction."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    if connection.dialect.name == "postgresql":
+        return _Postgres(driver)
+    return _Sqlite(driver)
+
+
+def sqlite_timestamp(value: datetime) -> str:
+    """The text SQLAlchemy's SQLite DATETIME stores for an aware `value` (naive UTC, microseconds always)."""
+    v = value.astimezone(UTC)
+    return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (  # noqa: UP031 - fixed widths, the fastest formatter
+        v.year,
+        v.month,
+        v.day,
+        v.hour,
+        v.minute,
+        v.second,
+        v.microsecond,
+    )
+
+
+async def _run(statement: str, call: Awaitable[T]) -> T:
+    """Await a driver call, raising what SQLAlchemy would (OperationalError, IntegrityError, ...).
+
+    Callers tell "storage is down" (503) and "serialization failure" (retry) apart by those classes and by
+    the driver's error underneath, exactly as for statements run through SQLAlchemy.
+    """
+    try:
+        return await call
+    except Exception as exc:
+        raise DBAPIError.instance(statement, None, exc, Exception, hide_parameters=True) from exc
+
+
+def string_map_json(value: Mapping[str, str]) -> str:
+    """`json.dumps(value)` for a map of strings, byte for byte, in a third of the time."""
+    if not value:
+        return "{}"
+    esc = encode_basestring_ascii
+    try:
+        return "{" + ", ".join([esc(k) + ": " + esc(v) for k, v in value.items()]) + "}"
+    except TypeError:  # not all strings after all: let json decide
+        return json.dumps(value)
+
+
+class _Sqlite:
+    def __init__(self, driver: Any) -> None:
+        self.driver = driver
+
+    async def insert_alerts(self, rows: Sequence[AlertRow]) -> dict[Identity, int]:
+        ids: dict[Identity, int] = {}
+        texts: dict[datetime, str] = {}  # most rows share their received/start times
+
+        def stamp(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            text = texts.get(value)
+            if text is None:
+                text = texts[value] = sqlite_timestamp(value)
+            return text
+
+        for start in range(0, len(rows), SQLITE_ROWS_PER_STATEMENT):
+            chunk = rows[start : start + SQLITE_ROWS_PER_STATEMENT]
+            params: list[Any] = []
+            # SQLite returns RETURNING rows in no promised order: map them back by the stored text.
+            identities: dict[tuple[str, str, str | None], Identity] = {}
+            for row in chunk:
+                starts = stamp(row.starts_at)
+                identities[(row.source, row.dedup_key, starts)] = (row.source, row.dedup_key, row.starts_at)
+                params += (
+                    row.source,
+                    row.dedup_key,
+                    starts,
+                    row.status,
+                    stamp(row.ends_at),
+                    stamp(row.received_at),
+                    stamp(row.updated_at),
+                    *row[7:],
+                )
+            values = ", ".join([_SQLITE_ROW] * len(chunk))
+            sql = f"INSERT INTO alerts ({_COLUMNS}) VALUES {values} ON CONFLICT DO NOTHING {_RETURNING}"  # noqa: S608 - constants; values are bound
+            for alert_id, source, dedup_key, starts in await _run(
+                sql, self.driver.execute_fetchall(sql, params)
+            ):
+                ids[identities[(source, dedup_key, starts)]] = int(alert_id)
+        return ids
+
+    async def insert_members(self, pairs: Sequence[tuple[int, int]]) -> None:
+        if pairs:
+            await _run(_SQLITE_MEMBERS, self.driver.executemany(_SQLITE_MEMBERS, pairs))
+
+
+class _Postgres:
+    def __init__(self, driver: Any) -> None:
+        self.driver = driver
+
+    async def insert_alerts(self, rows: Sequence[AlertRow]) -> dict[Identity, int]:
+        if not rows:
+            return {}
+        # One array per column; SQLAlchemy's asyncpg dialect registers a jsonb codec that takes JSON text.
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        records = await _run(_PG_INSERT, self.driver.fetch(_PG_INSERT, *columns))
+        return {(r["source"], r["dedup_key"], r["starts_at"]): int(r["id"]) for r in records}
+
+    async def insert_members(self, pairs: Sequence[tuple[int, int]]) -> None:
+        if pairs:
+            groups, alerts = [p[0] for p in pairs], [p[1] for p in pairs]
+            await _run(_PG_MEMBERS, self.driver.execute(_PG_MEMBERS, groups, alerts))
+
+
+_COLUMNS = ", ".join(ALERT_COLUMNS)
+_RETURNING = "RETURNING id, source, dedup_key, starts_at"
+_SQLITE_ROW = "(" + ", ".join("?" * len(ALERT_COLUMNS)) + ")"
+_PG_ARRAYS = ", ".join(f"${i}::{t}[]" for i, t in enumerate(_PG_TYPES, start=1))
+_PG_INSERT = (
+    f"INSERT INTO alerts ({_COLUMNS}) SELECT * FROM unnest({_PG_ARRAYS}) ON CONFLICT DO NOTHING {_RETURNING}"  # noqa: S608 - constants; values are bound
+)
+_SQLITE_MEMBERS = "INSERT INTO alert_group_members (group_id, alert_id, reported) VALUES (?, ?, 0)"
+_PG_MEMBERS = (
+    "INSERT INTO alert_group_members (group_id, alert_id, reported) "
+    "SELECT g, a, 0 FROM unnest($1::bigint[], $2::bigint[]) AS t(g, a)"
+)
