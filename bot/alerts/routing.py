@@ -37,25 +37,41 @@ def routing_labels(alert: Alert) -> dict[str, str]:
 
 
 class Router:
-    """`targets_for` with the routing decisions memoised by the labels the matchers actually read."""
+    """`targets_for`, memoised: decisions by the labels the matchers read, targets by what names the group."""
 
     def __init__(self, catalog: Catalog, *, size: int = 4096) -> None:
         self.catalog = catalog
         self.size = size
         self._decisions: dict[tuple[str | None, ...], list[RouteDecision]] = {}
+        self._targets: dict[tuple[object, ...], list[Target]] = {}
         self._names = catalog.routes.referenced_labels
+        self._group_names = catalog.routes.group_by_labels
 
     def targets(self, alert: Alert) -> list[Target]:
         """Every (route, channel) group the alert goes to."""
         labels = routing_labels(alert)
         key = (alert.severity, alert.service, *(labels.get(name) for name in self._names))
+        made_key = (
+            key,
+            alert.group_hint,
+            alert.source,
+            alert.title,
+            tuple(alert.group_labels.items()),
+            *(labels.get(name) for name in self._group_names),
+        )
+        made = self._targets.get(made_key)
+        if made is not None:
+            return made
         decisions = self._decisions.get(key)
         if decisions is None:
             if len(self._decisions) >= self.size:
                 self._decisions.clear()
             decisions = decide(self.catalog, labels, severity=alert.severity, service=alert.service)
             self._decisions[key] = decisions
-        return _targets(alert, labels, decisions)
+        if len(self._targets) >= self.size:
+            self._targets.clear()
+        made = self._targets[made_key] = _targets(alert, labels, decisions)
+        return made
 
 
 def targets_for(catalog: Catalog, alert: Alert) -> list[Target]:

@@ -186,16 +186,24 @@ class Routing(StrictModel):
     max_alerts_shown: int = Field(default=10, ge=1, le=20)
     _defaults: dict[str, SeverityName] = PrivateAttr(default_factory=dict)
     _referenced: tuple[str, ...] = PrivateAttr(default=())
+    _grouping: tuple[str, ...] = PrivateAttr(default=())
 
     def model_post_init(self, context: object, /) -> None:
-        """Merge the severity overrides over the built-in mapping once; note which labels matchers read."""
+        """Merge the severity overrides over the built-in mapping once; note which labels routes read."""
         self._defaults = {**DEFAULT_SEVERITY_MAP, **self.severity_map}
         self._referenced = tuple(sorted({m.label for rule in self.rules for m in rule.parsed_matchers}))
+        targets: list[RouteTarget] = [*self.rules, *([self.default] if self.default else [])]
+        self._grouping = tuple(sorted({name for target in targets for name in target.group_by}))
 
     @property
     def referenced_labels(self) -> tuple[str, ...]:
         """Every label name some matcher looks at (routing depends on nothing else of the labels)."""
         return self._referenced
+
+    @property
+    def group_by_labels(self) -> tuple[str, ...]:
+        """Every label name some route groups by."""
+        return self._grouping
 
     def severity_defaults(self) -> dict[str, SeverityName]:
         """The built-in severity mapping with this catalog's overrides applied."""

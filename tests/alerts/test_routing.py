@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from bot.alerts.alert import Alert
+from bot.alerts.routing import Router, targets_for
 from bot.catalog import Catalog, ConfigError, parse_catalog
 from bot.catalog.routing import decide, parse_matcher
 from handlers.cli import main
@@ -218,3 +223,73 @@ def test_check_config_reports_a_bad_regex_with_file_line_and_path(
     out = capsys.readouterr().out
     line = base.count("\n") + 4
     assert f"{path}:{line}: routes.rules[0].matchers[0]: invalid regular expression 'crit('" in out
+
+
+ZONE_ROUTES = """
+routes:
+  rules:
+    - name: by-zone
+      matchers: ['service="checkout"']
+      channels: [C0ZONES01]
+      group_by: [zone]
+  default:
+    channels: [C0ALERTS1]
+"""
+ZONES_CATALOG = (DATA / "catalog.yaml").read_text() + ZONE_ROUTES
+alert_labels = st.fixed_dictionaries(
+    {
+        "alertname": st.sampled_from(["HighLatency", "DiskFull"]),
+        "service": st.sampled_from(["checkout", "search", "payments"]),
+        "severity": st.sampled_from(["critical", "warning", "page"]),
+        "zone": st.sampled_from(["a", "b", "c"]),
+        "team": st.sampled_from(["noise", "core"]),
+        "env": st.sampled_from(["prod", "staging"]),
+    }
+)
+
+
+@given(st.lists(st.tuples(alert_labels, st.sampled_from(["", "{}:{alertname=x}"])), max_size=12))
+def test_the_memoising_router_agrees_with_routing_each_alert_afresh(
+    cases: list[tuple[dict[str, str], str]],
+) -> None:
+    for catalog_text in (alert_catalog_text(), ZONES_CATALOG):
+        catalog = parse_catalog(catalog_text)
+        router = Router(catalog, size=4)  # small, so the memo is also cleared along the way
+        for labels, hint in cases:
+            alert = Alert(
+                source="alertmanager",
+                dedup_key="k",
+                status="firing",
+                starts_at=datetime(2026, 11, 23, tzinfo=UTC),
+                ends_at=None,
+                title=labels["alertname"],
+                labels=labels,
+                service=labels["service"],
+                severity=labels["severity"],
+                group_hint=hint,
+            )
+            assert router.targets(alert) == targets_for(catalog, alert)
+
+
+def test_group_by_keeps_alerts_of_different_label_values_apart() -> None:
+    router = Router(parse_catalog(ZONES_CATALOG))
+
+    def group(zone: str) -> str:
+        labels = {"alertname": "HighLatency", "service": "checkout", "zone": zone}
+        alert = Alert(
+            source="alertmanager",
+            dedup_key=zone,
+            status="firing",
+            starts_at=datetime(2026, 11, 23, tzinfo=UTC),
+            ends_at=None,
+            title="HighLatency",
+            labels=labels,
+            service="checkout",
+        )
+        (target,) = router.targets(alert)
+        assert target.channel == "C0ZONES01"
+        assert target.group_labels == (("zone", zone),)
+        return target.group_key
+
+    assert group("a") == group("a")
+    assert group("a") != group("b")
