@@ -1,4 +1,4 @@
-"""The two bulk statements of alert intake, run on the driver connection inside the session's transaction.
+"""Alert intake's bulk statements (alerts, groups, memberships) on the driver connection of the transaction.
 
 SQLAlchemy processes every bound value in Python (type coercion, JSON, datetime formatting) and
 spends ~250 µs of event-loop time per statement on this path; for a 100-alert payload that was most
@@ -81,6 +81,39 @@ class AlertRow(NamedTuple):
     links: str
 
 
+class GroupRow(NamedTuple):
+    """A group to open, or to add to the open group with its (channel, group_key); in GROUP_COLUMNS order."""
+
+    channel: str
+    group_key: str
+    route: str
+    source: str
+    title: str
+    service: str | None
+    env: str | None
+    severity: str
+    mention: str | None
+    runbook: str | None
+    group_labels: str
+    firing: int
+    total: int
+    first_seen: datetime
+    last_ended_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    next_render_at: datetime
+
+
+class Joined(NamedTuple):
+    """What the upsert left: the open group's id, key, when it may render next, and how many fire."""
+
+    id: int
+    channel: str
+    group_key: str
+    next_render_at: datetime
+    firing: int
+
+
 Identity = tuple[str, str, datetime]
 T = TypeVar("T")
 
@@ -96,6 +129,10 @@ class BulkWriter(Protocol):
         """Add (group_id, alert_id) memberships, not yet reported."""
         ...
 
+    async def upsert_groups(self, rows: Sequence[GroupRow]) -> list[Joined]:
+        """Open each group, or add its counts to the open one with the same key (keys are distinct)."""
+        ...
+
 
 async def bulk_writer(session: AsyncSession) -> BulkWriter:
     """The writer for the driver connection behind `session`'s transaction."""
@@ -105,6 +142,10 @@ async def bulk_writer(session: AsyncSession) -> BulkWriter:
     if connection.dialect.name == "postgresql":
         return _Postgres(driver)
     return _Sqlite(driver)
+
+
+def _sqlite_datetime(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def sqlite_timestamp(value: datetime) -> str:
@@ -190,6 +231,32 @@ class _Sqlite:
         if pairs:
             await _run(_SQLITE_MEMBERS, self.driver.executemany(_SQLITE_MEMBERS, pairs))
 
+    async def upsert_groups(self, rows: Sequence[GroupRow]) -> list[Joined]:
+        joined: list[Joined] = []
+        width = len(GroupRow._fields)
+        for start in range(0, len(rows), SQLITE_ROWS_PER_STATEMENT):
+            chunk = rows[start : start + SQLITE_ROWS_PER_STATEMENT]
+            params: list[Any] = []
+            for row in chunk:
+                params += (
+                    *row[:13],
+                    sqlite_timestamp(row.first_seen),
+                    None if row.last_ended_at is None else sqlite_timestamp(row.last_ended_at),
+                    sqlite_timestamp(row.created_at),
+                    sqlite_timestamp(row.updated_at),
+                    sqlite_timestamp(row.next_render_at),
+                )
+            values = ", ".join([_SQLITE_GROUP_ROW] * len(chunk))
+            sql = f"INSERT INTO alert_groups ({_GROUP_COLUMNS}) VALUES {values} {_GROUP_UPSERT}"  # noqa: S608 - constants; values are bound
+            assert len(params) == width * len(chunk)
+            for group_id, channel, group_key, next_render_at, firing in await _run(
+                sql, self.driver.execute_fetchall(sql, params)
+            ):
+                joined.append(
+                    Joined(int(group_id), channel, group_key, _sqlite_datetime(next_render_at), firing)
+                )
+        return joined
+
 
 class _Postgres:
     def __init__(self, driver: Any) -> None:
@@ -208,6 +275,16 @@ class _Postgres:
             groups, alerts = [p[0] for p in pairs], [p[1] for p in pairs]
             await _run(_PG_MEMBERS, self.driver.execute(_PG_MEMBERS, groups, alerts))
 
+    async def upsert_groups(self, rows: Sequence[GroupRow]) -> list[Joined]:
+        if not rows:
+            return []
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        records = await _run(_PG_GROUP_UPSERT, self.driver.fetch(_PG_GROUP_UPSERT, *columns))
+        return [
+            Joined(int(r["id"]), r["channel"], r["group_key"], r["next_render_at"], r["firing"])
+            for r in records
+        ]
+
 
 _COLUMNS = ", ".join(ALERT_COLUMNS)
 _RETURNING = "RETURNING id, source, dedup_key, starts_at"
@@ -221,3 +298,45 @@ _PG_MEMBERS = (
     "INSERT INTO alert_group_members (group_id, alert_id, reported) "
     "SELECT g, a, 0 FROM unnest($1::bigint[], $2::bigint[]) AS t(g, a)"
 )
+
+GROUP_COLUMNS = GroupRow._fields
+_GROUP_PG_TYPES = (
+    "varchar",
+    "varchar",
+    "varchar",
+    "varchar",
+    "varchar",
+    "varchar",
+    "varchar",
+    "varchar",
+    "varchar",
+    "varchar",
+    "jsonb",
+    "integer",
+    "integer",
+    "timestamptz",
+    "timestamptz",
+    "timestamptz",
+    "timestamptz",
+    "timestamptz",
+)
+# A new group starts at version 1, nothing rendered; an open one with the key takes the new counts.
+# "P0" < "P1" < ...: the most severe level wins. Timestamps compare as text on SQLite (fixed width).
+_GROUP_COLUMNS = ", ".join(GROUP_COLUMNS) + ", version, rendered_version"
+_GROUP_UPSERT = """ON CONFLICT (channel, group_key) WHERE resolved_at IS NULL DO UPDATE SET
+    firing = alert_groups.firing + excluded.firing,
+    total = alert_groups.total + excluded.total,
+    version = alert_groups.version + 1,
+    updated_at = excluded.updated_at,
+    severity = CASE WHEN excluded.severity < alert_groups.severity
+        THEN excluded.severity ELSE alert_groups.severity END,
+    first_seen = CASE WHEN excluded.first_seen < alert_groups.first_seen
+        THEN excluded.first_seen ELSE alert_groups.first_seen END,
+    last_ended_at = CASE WHEN alert_groups.last_ended_at IS NULL THEN excluded.last_ended_at
+        WHEN excluded.last_ended_at > alert_groups.last_ended_at THEN excluded.last_ended_at
+        ELSE alert_groups.last_ended_at END
+RETURNING id, channel, group_key, next_render_at, firing"""
+_SQLITE_GROUP_ROW = "(" + ", ".join("?" * len(GROUP_COLUMNS)) + ", 1, 0)"
+_PG_GROUP_ARRAYS = ", ".join(f"${i}::{t}[]" for i, t in enumerate(_GROUP_PG_TYPES, start=1))
+_PG_GROUP_SELECT = f"SELECT *, 1, 0 FROM unnest({_PG_GROUP_ARRAYS})"  # noqa: S608 - constants
+_PG_GROUP_UPSERT = f"INSERT INTO alert_groups ({_GROUP_COLUMNS}) {_PG_GROUP_SELECT} {_GROUP_UPSERT}"

@@ -14,11 +14,10 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Integer, Table, bindparam, case, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.alert import Alert
-from bot.alerts.bulk import bulk_writer
+from bot.alerts.bulk import GroupRow, bulk_writer, string_map_json
 from bot.alerts.models import AlertGroup, AlertGroupMember
 from bot.alerts.routing import Target
 from bot.catalog.routing import most_severe
@@ -112,32 +111,6 @@ def _credit(outcome: Outcome, group_id: int, due: datetime) -> None:
     outcome.due = due if outcome.due is None else min(outcome.due, due)
 
 
-@lru_cache(maxsize=4)
-def _upsert_statement(dialect: str) -> Any:
-    """INSERT a group, or add to the open group with the same key (built once: construction is costly)."""
-    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(GROUPS)
-    new = stmt.excluded
-    g = GROUPS.c
-    return stmt.on_conflict_do_update(
-        index_elements=[g.channel, g.group_key],
-        index_where=g.resolved_at.is_(None),
-        set_={
-            "firing": g.firing + new.firing,
-            "total": g.total + new.total,
-            "version": g.version + 1,
-            "updated_at": new.updated_at,
-            # "P0" < "P1" < ...: the most severe wins.
-            "severity": case((new.severity < g.severity, new.severity), else_=g.severity),
-            "first_seen": case((new.first_seen < g.first_seen, new.first_seen), else_=g.first_seen),
-            "last_ended_at": case(
-                (g.last_ended_at.is_(None), new.last_ended_at),
-                (new.last_ended_at > g.last_ended_at, new.last_ended_at),
-                else_=g.last_ended_at,
-            ),
-        },
-    ).returning(g.id, g.channel, g.group_key, g.next_render_at, g.firing)
-
-
 @lru_cache(maxsize=1)
 def _count_down_statement() -> Any:
     """Lower group b_id's firing count by b_n, resolving it when none fire any more."""
@@ -170,37 +143,30 @@ async def _upsert(
     rows = []
     for (channel, group_key), change in sorted(joining.items()):
         alert, target = change.template
+        assert change.first_seen is not None
         rows.append(
-            {
-                "channel": channel,
-                "group_key": group_key,
-                "route": target.route[:100],
-                "source": alert.source,
-                "title": alert.title,
-                "service": alert.service,
-                "env": (alert.env or "")[:64] or None,
-                "severity": most_severe(change.severities),
-                "mention": target.mention,
-                "runbook": alert.runbook,
-                "group_labels": dict(target.group_labels),
-                "firing": change.firing,
-                "total": change.total,
-                "first_seen": change.first_seen,
-                "last_ended_at": change.last_ended,
-                "resolved_at": None,
-                "created_at": now,
-                "updated_at": now,
-                "version": 1,
-                "rendered_version": 0,
-                "next_render_at": now,
-                "last_write_key": None,
-                "acked_by": None,
-                "acked_at": None,
-                "incident_id": None,
-            }
+            GroupRow(
+                channel=channel,
+                group_key=group_key,
+                route=target.route[:100],
+                source=alert.source,
+                title=alert.title,
+                service=alert.service,
+                env=(alert.env or "")[:64] or None,
+                severity=most_severe(change.severities),
+                mention=target.mention,
+                runbook=alert.runbook,
+                group_labels=string_map_json(dict(target.group_labels)),
+                firing=change.firing,
+                total=change.total,
+                first_seen=change.first_seen,
+                last_ended_at=change.last_ended,
+                created_at=now,
+                updated_at=now,
+                next_render_at=now,
+            )
         )
-    stmt = _upsert_statement(session.get_bind().dialect.name)
-    result = (await session.execute(stmt, rows)).all()
+    result = await (await bulk_writer(session)).upsert_groups(rows)
     g = GROUPS.c
     empty = sorted(r.id for r in result if r.firing <= 0)
     if empty:  # new groups of alerts that arrived already resolved

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.alerts.bulk import AlertRow, bulk_writer, sqlite_timestamp, string_map_json
 from bot.alerts.models import AlertGroupMember, AlertRecord
@@ -141,17 +141,17 @@ async def test_a_driver_error_surfaces_as_sqlalchemys_error(database_url: str) -
     db = Database(database_url, pool_size=1)
     try:
         async with db.transaction() as session:
-            await session.execute(text("DROP TABLE alert_group_members"))
-            await session.execute(text("DROP TABLE alerts"))
-        async with db.transaction() as session:
             writer = await bulk_writer(session)
             with pytest.raises(DBAPIError) as raised:
-                await writer.insert_alerts([row("x", NOW)])
-        # "no such table" is an OperationalError on SQLite (a 503 for senders); PostgreSQL's
-        # UndefinedTable keeps its SQLSTATE underneath for the retry logic.
+                await writer.insert_alerts([row("x", NOW, title=None)])  # NOT NULL
+            await session.rollback()
+        # SQLite's IntegrityError becomes SQLAlchemy's; PostgreSQL's NotNullViolation keeps its
+        # SQLSTATE underneath, where the retry and "storage is down" checks look for it.
         if database_url.startswith("sqlite"):
-            assert isinstance(raised.value, OperationalError)
+            assert isinstance(raised.value, IntegrityError)
         else:
-            assert getattr(raised.value.__cause__, "sqlstate", None) == "42P01"
+            assert getattr(raised.value.__cause__, "sqlstate", None) == "23502"
+        async with db.sessions() as session:
+            assert (await session.scalars(select(AlertRecord))).all() == []
     finally:
         await db.close()
