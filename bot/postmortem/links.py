@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -79,25 +79,44 @@ def workspace_from(events: list[TimelineEvent]) -> str | None:
     return None
 
 
-def message_keys(event: TimelineEvent, incident_id: int) -> list[tuple[str, str]]:
-    """(outbox key, label) of the Slack messages an event's feature posted, as far as the data tells."""
-    data = event.data or {}
+# The families of the keys message_keys makes (a key's family is the text before its first ':').
+KEY_FAMILIES = frozenset({"incident", "rollback", "runbook-run", "deploy", "alert-group"})
+
+
+def message_keys(
+    event: TimelineEvent, incident_id: int, families: Container[str] = KEY_FAMILIES
+) -> list[tuple[str, str]]:
+    """(outbox key, label) of the Slack messages an event's feature posted, as far as the data tells.
+
+    Only keys of `families` are made (a `message_key` from the data is always kept).
+    """
+    data = event.data or _NO_DATA
     kind = event.kind
     if kind not in _KEYED_KINDS and "rollback_id" not in data and "message_key" not in data:
         return []
     keys: list[tuple[str, str]] = []
-    if kind == "declared":
+    if kind == "declared" and "incident" in families:
         keys.append((f"incident:{incident_id}:card", "summary card"))
-    if "rollback_id" in data and (rollback_id := _int(data["rollback_id"])) is not None:
+    if (
+        "rollback_id" in data
+        and "rollback" in families
+        and (rollback_id := _int(data["rollback_id"])) is not None
+    ):
         keys.append((f"rollback:{rollback_id}", f"change #{rollback_id}"))
-    if kind == "runbook_step" and (run_id := _int(data.get("run_id"))) is not None:
-        keys.append((f"runbook-run:{run_id}", f"runbook run #{run_id}"))
-    if kind in ("deploy", "traffic_change") and (deploy_id := _int(data.get("deploy_id"))) is not None:
-        keys.append((f"deploy:{deploy_id}:incident:{incident_id}", f"deploy #{deploy_id}"))
-    if kind.startswith("alert_") and (group_id := _int(data.get("group_id"))) is not None:
+    # The kinds below exclude each other; called for every event of a long timeline, so tested once.
+    if kind == "runbook_step":
+        if "runbook-run" in families and (run_id := _int(data.get("run_id"))) is not None:
+            keys.append((f"runbook-run:{run_id}", f"runbook run #{run_id}"))
+    elif kind == "deploy" or kind == "traffic_change":
+        if "deploy" in families and (deploy_id := _int(data.get("deploy_id"))) is not None:
+            keys.append((f"deploy:{deploy_id}:incident:{incident_id}", f"deploy #{deploy_id}"))
+    elif (
+        kind.startswith("alert_")
+        and "alert-group" in families
+        and (group_id := _int(data.get("group_id"))) is not None
+    ):
         keys.append((f"alert-group:{group_id}:inc:{incident_id}", "alert group"))
-    key = data.get("message_key")
-    if isinstance(key, str) and key:
+    if "message_key" in data and isinstance(key := data["message_key"], str) and key:
         keys.append((key, "message"))
     return keys
 
@@ -108,6 +127,8 @@ class SlackLinks:
 
     by_key: Mapping[str, str]
     by_event: Mapping[int, str]
+    # The families of by_key's keys: an event is not asked for keys of the others.
+    families: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, refs: References, workspace: str | None) -> SlackLinks:
@@ -116,45 +137,52 @@ class SlackLinks:
             return cls({}, {})
         by_key = {k: url for k, m in refs.messages.items() if (url := message_url(workspace, m))}
         by_event = {i: url for i, m in refs.event_messages.items() if (url := message_url(workspace, m))}
-        return cls(by_key, by_event)
+        return cls(by_key, by_event, frozenset(key.partition(":")[0] for key in by_key))
 
 
 def event_links(
     event: TimelineEvent, incident_id: int, slack: SlackLinks, checked: dict[object, str | None] | None = None
 ) -> list[Link]:
     """Every link of one event, deduplicated, in a stable order (`checked` caches safe_url answers)."""
+    return [Link(label, url) for label, url in link_pairs(event, incident_id, slack, checked)]
+
+
+def link_pairs(
+    event: TimelineEvent, incident_id: int, slack: SlackLinks, checked: dict[object, str | None] | None = None
+) -> list[tuple[str, str]]:
+    """`event_links` as plain (label, url) tuples: quicker to make for every event of a long timeline."""
     data: Mapping[str, Any] = event.data or _NO_DATA
-    found: list[Link] = []
+    found: list[tuple[str, str]] = []
     cache: dict[object, str | None] = {} if checked is None else checked
     if data:
         for key, label in URL_KEYS:
             if key in data and isinstance(value := data[key], str):
                 url = cache[value] if value in cache else _checked(cache, value)
                 if url:
-                    found.append(Link(label or URL_LABELS.get(event.kind, "link"), url))
+                    found.append((label or URL_LABELS.get(event.kind, "link"), url))
     if slack.by_event:
         posted = slack.by_event.get(event.id)
         if posted:
-            found.append(Link("message", posted))
+            found.append(("message", posted))
     if slack.by_key:
-        for key, label in message_keys(event, incident_id):
+        for key, label in message_keys(event, incident_id, slack.families):
             url = slack.by_key.get(key)
             if url:
-                found.append(Link(label, url))
+                found.append((label, url))
     extra = data.get("links") if data else None
     if isinstance(extra, dict) and extra:
         # Sorted: JSONB does not keep key order, and the same data must give the same bytes.
         for name in sorted(str(k) for k in extra):
             url = _checked(cache, extra.get(name))
             if url:
-                found.append(Link(name, url))
+                found.append((name, url))
     if len(found) < 2:
         return found
     if len(found) == 2:
-        return found if found[0].url != found[1].url else found[:1]
-    unique: dict[str, Link] = {}
-    for item in found:
-        unique.setdefault(item.url, item)
+        return found if found[0][1] != found[1][1] else found[:1]
+    unique: dict[str, tuple[str, str]] = {}
+    for label, url in found:
+        unique.setdefault(url, (label, url))
     return list(unique.values())[:MAX_LINKS]
 
 

@@ -9,6 +9,7 @@ headings, lists) nor inject HTML. `<` and `>` always become entities: the outbox
 from __future__ import annotations
 
 import re
+from collections.abc import Container, Iterable
 from datetime import UTC, datetime
 
 ELLIPSIS = "…"
@@ -35,7 +36,20 @@ def _clean_table() -> dict[int, str | None]:
 
 _CLEAN = _clean_table()
 _ESCAPES = [(c, "\\" + c) for c in "\\`*_[]~|"] + [("<", "&lt;"), (">", "&gt;")]
+# The characters of _NEEDS_WORK that `clean` leaves as they are.
+_ESCAPED_OR_KEPT = frozenset("\\`*_[]~|<>&\n\t")
 _UNCLEAN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+# The ASCII characters _NEEDS_WORK does not match: deleting them from a text leaves its special ones.
+_ORDINARY_ASCII = bytes(c for c in range(128) if not _NEEDS_WORK.match(chr(c)))
+
+
+def _special_chars(value: str) -> Iterable[str]:
+    """The characters of `value` that _NEEDS_WORK matches (bytes.translate is quicker on ASCII text)."""
+    if value.isascii():
+        return value.encode().translate(None, _ORDINARY_ASCII).decode()
+    return _NEEDS_WORK.findall(value)
 
 
 def clean(text: object) -> str:
@@ -46,12 +60,14 @@ def clean(text: object) -> str:
     return value.replace("\r\n", "\n").translate(_CLEAN)
 
 
-def _escape_plain(text: str) -> str:
-    if "&" in text:
+def _escape_plain(text: str, present: Container[str] | None = None) -> str:
+    """`text` with Markdown's special characters escaped (`present`: the special characters it has)."""
+    chars = text if present is None else present
+    if "&" in chars:
         text = _ENTITY_LIKE.sub("&amp;", text)
     # A chain of replace() beats translate() and re.sub() on the short texts of a timeline.
     for char, escaped in _ESCAPES:
-        if char in text:
+        if char in chars:
             text = text.replace(char, escaped)
     return text
 
@@ -105,11 +121,15 @@ def _escaped(text: object, limit: int | None = None) -> str:
     value = text if isinstance(text, str) else str(text)
     if limit is not None and len(value) > limit:
         value = value[: max(limit - 1, 0)].rstrip() + ELLIPSIS
-    if _NEEDS_WORK.search(value) is None:
+    # One scan tells which special characters the text has: most have none, or one or two.
+    found = set(_special_chars(value))
+    if not found:
         return value
-    value = clean(value)
-    if "<" not in value and "&" not in value:  # no Slack markup or entities to undo
-        return _escape_plain(value)
+    if not found <= _ESCAPED_OR_KEPT:  # control characters, odd line breaks, lone surrogates
+        value = clean(value)
+        found = set(_NEEDS_WORK.findall(value))
+    if "<" not in found and "&" not in found:  # no Slack markup or entities to undo
+        return _escape_plain(value, found)
     out: list[str] = []
     last = 0
     for match in _SLACK_TOKEN.finditer(value):
@@ -139,10 +159,6 @@ def _slack_token(match: re.Match[str]) -> str:
 def cell(text: object, limit: int | None = None) -> str:
     """External text on one line (a table cell, a list item): newlines become <br>, pipes escaped,
     and a start that Markdown would read as a heading or a list is escaped."""
-    if isinstance(text, str) and (limit is None or len(text) <= limit) and _NEEDS_WORK.search(text) is None:
-        value = text.strip()
-        if value[:1] not in _BLOCK_CHARS:
-            return value
     value = _escaped(text, limit).strip()
     if "\n" in value:
         value = "<br>".join(part.strip() for part in value.split("\n") if part.strip())

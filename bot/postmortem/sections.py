@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.postmortem.links import Link, SlackLinks, event_links
+from bot.postmortem.links import Link, SlackLinks, event_links, link_pairs
 from bot.postmortem.markdown import (
     block,
     cell,
@@ -64,6 +64,17 @@ class Context:
     _texts: dict[int, str] = field(default_factory=dict)
     _labels: dict[str, str] = field(default_factory=dict)
     _marked: dict[str, list[str]] = field(default_factory=dict)
+    _kinds: dict[str, list[TimelineEvent]] = field(default_factory=dict)
+
+    def of_kind(self, *kinds: str) -> list[TimelineEvent]:
+        """The events of these kinds, in time order (grouped by kind once per render; do not modify)."""
+        if not self._kinds:
+            for event in self.events:
+                self._kinds.setdefault(event.kind, []).append(event)
+        found = [self._kinds[kind] for kind in kinds if kind in self._kinds]
+        if len(found) > 1:
+            return [event for event in self.events if event.kind in kinds]
+        return found[0] if found else []
 
     def links(self, event: TimelineEvent) -> list[Link]:
         """The links of one event (worked out once per render)."""
@@ -79,13 +90,11 @@ class Context:
         """
         text = self._texts.get(event.id)
         if text is None:
-            found = self._links.get(event.id)
-            if found is None:
-                found = event_links(event, self.incident.id, self.slack, self._urls)
-            text = self._texts[event.id] = self._joined(found) if found else ""
+            pairs = link_pairs(event, self.incident.id, self.slack, self._urls)
+            text = self._texts[event.id] = self._joined(pairs) if pairs else ""
         return text
 
-    def _joined(self, links: list[Link]) -> str:
+    def _joined(self, links: Sequence[tuple[str, str]]) -> str:
         labels = self._labels
         parts = []
         for label, url in links:
@@ -99,9 +108,7 @@ class Context:
         """Bullets for the notes marked for `section` (all sections are worked out in one pass)."""
         if not self._marked:
             self._marked["_done"] = []
-            for event in self.events:
-                if event.kind not in MARKED_KINDS:
-                    continue
+            for event in self.of_kind(*MARKED_KINDS):
                 found = marked(event.kind, event.text)
                 if found is not None:
                     self._marked.setdefault(found.section, []).append(
@@ -112,8 +119,8 @@ class Context:
 
 def initial_severity(ctx: Context) -> str:
     """The severity the incident was declared with."""
-    for event in ctx.events:
-        if event.kind == "severity_changed" and isinstance(event.data.get("from"), str):
+    for event in ctx.of_kind("severity_changed"):
+        if isinstance(event.data.get("from"), str):
             return str(event.data["from"])
     return ctx.incident.severity
 
@@ -153,7 +160,7 @@ def summary(ctx: Context) -> list[str]:
     if inc.summary and inc.summary.strip():
         lines += [f"Resolution summary ({user(inc.resolved_by)}):", "", block(inc.summary, NOTE_LIMIT)]
     else:
-        updates = [e for e in ctx.events if e.kind == "update"]
+        updates = ctx.of_kind("update")
         if updates:
             shown = updates[-SUMMARY_UPDATES:]
             lines.append(f"Status updates ({len(updates)} in all; the latest {len(shown)}):")
@@ -185,13 +192,12 @@ def impact(ctx: Context) -> list[str]:
     changes = [
         f"{inline(e.data.get('from', '?'), 8)} → {inline(e.data.get('to', '?'), 8)} at "
         f"{stamp(e.occurred_at)} by {user(e.actor)}"
-        for e in ctx.events
-        if e.kind == "severity_changed"
+        for e in ctx.of_kind("severity_changed")
     ]
     severity = f"declared {inline(initial_severity(ctx), 8)}"
     severity += "; " + "; ".join(changes) if changes else "; unchanged"
-    fired = {e.data.get("alert_id") for e in ctx.events if e.kind == "alert_fired"}
-    resolved = {e.data.get("alert_id") for e in ctx.events if e.kind == "alert_resolved"}
+    fired = {e.data.get("alert_id") for e in ctx.of_kind("alert_fired")}
+    resolved = {e.data.get("alert_id") for e in ctx.of_kind("alert_resolved")}
     lines = [
         "## Impact",
         "",
@@ -283,8 +289,8 @@ def analysis(ctx: Context) -> list[list[str]]:
 
 def _resolution_notes(ctx: Context) -> list[str]:
     lines = []
-    for event in ctx.events:
-        note = event.data.get("note") if event.kind == "status_changed" else None
+    for event in ctx.of_kind("status_changed"):
+        note = event.data.get("note")
         if isinstance(note, str) and note.strip() and event.data.get("to") in ("mitigated", "resolved"):
             lines.append(
                 f"- {cell(note, NOTE_LIMIT)} ({user(event.actor)} when marking it "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -87,16 +88,16 @@ async def generate(
     """
     if trigger not in TRIGGERS:
         raise ValueError(f"unknown trigger {trigger!r}")
-    latest_row = await latest(session, incident.id)
-    if request_key and not await first_delivery(session, f"postmortem:{request_key}") and latest_row:
-        return _draft(latest_row, created=False)
+    head = await _latest_head(session, incident.id)
+    if request_key and not await first_delivery(session, f"postmortem:{request_key}") and head:
+        return await _reused(session, head.id)
     markdown, count = await render_current(
         session, incident, workspace_url=c.catalog.incidents.slack_workspace_url
     )
     sha = digest(markdown)
-    if latest_row is not None and latest_row.sha256 == sha:
-        return _draft(latest_row, created=False)
-    version = (latest_row.version if latest_row else 0) + 1
+    if head is not None and head.sha256 == sha:
+        return await _reused(session, head.id)
+    version = (head.version if head else 0) + 1
     row = PostmortemDraft(
         incident_id=incident.id,
         version=version,
@@ -144,6 +145,30 @@ def upload_comment(draft: Draft, actor: str, trigger: str) -> str:
 
 def _draft(row: PostmortemDraft, *, created: bool) -> Draft:
     return Draft(row.incident_id, row.version, created, row.event_count, row.markdown)
+
+
+class _Head(NamedTuple):
+    id: int
+    version: int
+    sha256: str
+
+
+async def _latest_head(session: AsyncSession, incident_id: int) -> _Head | None:
+    """Id, version and sha256 of the newest version: its Markdown (a long draft is megabytes) stays unread."""
+    d = PostmortemDraft
+    stmt = (
+        select(d.id, d.version, d.sha256)
+        .where(d.incident_id == incident_id)
+        .order_by(d.version.desc())
+        .limit(1)
+    )
+    row = (await session.execute(stmt)).first()
+    return _Head(*row) if row is not None else None
+
+
+async def _reused(session: AsyncSession, draft_id: int) -> Draft:
+    stmt = select(PostmortemDraft).where(PostmortemDraft.id == draft_id)
+    return _draft((await session.execute(stmt)).scalar_one(), created=False)
 
 
 async def latest(session: AsyncSession, incident_id: int) -> PostmortemDraft | None:

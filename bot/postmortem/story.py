@@ -122,11 +122,10 @@ def supporting(ctx: Context) -> list[str]:
 
 def _alerts(ctx: Context) -> tuple[list[str], int]:
     seen: dict[object, TimelineEvent] = {}
-    for event in ctx.events:
-        if event.kind == "alert_fired":
-            alert_id = event.data.get("alert_id")
-            if alert_id is not None and alert_id not in seen:
-                seen[alert_id] = event
+    for event in ctx.of_kind("alert_fired"):
+        alert_id = event.data.get("alert_id")
+        if alert_id is not None and alert_id not in seen:
+            seen[alert_id] = event
     entries = []
     for alert_id, event in list(seen.items())[:LIST_LIMIT]:
         alert = ctx.refs.alerts.get(alert_id) if isinstance(alert_id, int) else None
@@ -140,7 +139,7 @@ def _alerts(ctx: Context) -> tuple[list[str], int]:
 
 
 def _by_event(ctx: Context, kinds: tuple[str, ...]) -> tuple[list[str], int]:
-    found = [event for event in ctx.events if event.kind in kinds]
+    found = ctx.of_kind(*kinds)
     entries = []
     for event in found[:LIST_LIMIT]:
         links = ctx.links_text(event)
@@ -153,9 +152,9 @@ def _by_event(ctx: Context, kinds: tuple[str, ...]) -> tuple[list[str], int]:
 
 def _changes(ctx: Context) -> tuple[list[str], int]:
     last: dict[int, TimelineEvent] = {}
-    for event in ctx.events:
+    for event in ctx.of_kind("rollback", "rollback_refused", "traffic_change"):
         rollback_id = event.data.get("rollback_id")
-        if isinstance(rollback_id, int) and event.kind in ("rollback", "rollback_refused", "traffic_change"):
+        if isinstance(rollback_id, int):
             last[rollback_id] = event
     entries = []
     for rollback_id in sorted(last)[:LIST_LIMIT]:
@@ -167,9 +166,9 @@ def _changes(ctx: Context) -> tuple[list[str], int]:
 
 def _runbooks(ctx: Context) -> tuple[list[str], int]:
     runs: dict[int, TimelineEvent] = {}
-    for event in ctx.events:
+    for event in ctx.of_kind("runbook_step"):
         run_id = event.data.get("run_id")
-        if event.kind == "runbook_step" and isinstance(run_id, int):
+        if isinstance(run_id, int):
             runs.setdefault(run_id, event)
     entries = []
     for run_id in sorted(runs)[:LIST_LIMIT]:
