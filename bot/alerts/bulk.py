@@ -139,8 +139,16 @@ async def bulk_writer(session: AsyncSession) -> BulkWriter:
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
+    if driver is None:
+        raise RuntimeError("the session's connection has no driver connection (it was invalidated)")
     if connection.dialect.name == "postgresql":
+        if not driver.is_in_transaction():
+            # SQLAlchemy's asyncpg adapter sends BEGIN lazily, with the first statement it runs itself;
+            # until then the driver is in autocommit and these statements would each commit alone.
+            await connection.exec_driver_sql("SELECT 1")
         return _Postgres(driver)
+    if not driver.in_transaction:
+        raise RuntimeError("bulk writes need the BEGIN IMMEDIATE of bot.db.engine's SQLite begin hook")
     return _Sqlite(driver)
 
 

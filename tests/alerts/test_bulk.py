@@ -155,3 +155,21 @@ async def test_a_driver_error_surfaces_as_sqlalchemys_error(database_url: str) -
             assert (await session.scalars(select(AlertRecord))).all() == []
     finally:
         await db.close()
+
+
+async def test_bulk_writes_roll_back_with_the_transaction(database_url: str) -> None:
+    db = Database(database_url, pool_size=1)
+    try:
+
+        async def write_then_fail() -> None:
+            async with db.transaction() as session:
+                # The bulk statements come first in the transaction, as in the intake's common case.
+                await (await bulk_writer(session)).insert_alerts([row("gone", NOW)])
+                raise RuntimeError("after the writes")
+
+        with pytest.raises(RuntimeError, match="after the writes"):
+            await write_then_fail()
+        async with db.sessions() as session:
+            assert (await session.scalars(select(AlertRecord))).all() == []
+    finally:
+        await db.close()
