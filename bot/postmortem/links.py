@@ -157,7 +157,10 @@ def link_pairs(
     if data:
         for key, label in URL_KEYS:
             if key in data and isinstance(value := data[key], str):
-                url = cache[value] if value in cache else _checked(cache, value)
+                if value in cache:
+                    url = cache[value]
+                else:
+                    url = cache[value] = safe_url(value)
                 if url:
                     found.append((label or URL_LABELS.get(event.kind, "link"), url))
     if slack.by_event:

@@ -101,22 +101,25 @@ async def load(session: AsyncSession, incident: Incident, *, workspace_url: str 
 async def _events(session: AsyncSession, incident_id: int) -> list[TimelineEvent]:
     """The timeline, oldest first.
 
-    The database hands the whole timeline over as one JSON array: for 10,000 events that is two to
-    three times quicker than fetching rows and letting SQLAlchemy convert each time and document.
-    Times come as ISO text with their UTC offset, so one `fromisoformat` call makes each aware.
+    The database hands the whole timeline over as two JSON arrays, of the events' facts and of their
+    data documents (in the same order): for 10,000 events that is two to three times quicker than
+    fetching rows and letting SQLAlchemy convert each time and document. Times come as ISO text with
+    their UTC offset, so one `fromisoformat` call makes each aware.
     """
     e = IncidentEvent
     wanted = (e.incident_id == incident_id, e.kind.not_in(EXCLUDED_KINDS))
     if session.get_bind().dialect.name == "postgresql":
         # Offsets are those of the session's time zone (UTC unless configured otherwise).
-        row = func.json_build_array(e.id, e.kind, e.text, e.actor, e.occurred_at, e.data)
-        stmt = select(cast(func.json_agg(row), Text))
+        facts = func.json_build_array(e.id, e.kind, e.text, e.actor, e.occurred_at)
+        stmt = select(cast(func.json_agg(facts), Text), cast(func.json_agg(e.data), Text))
     else:
-        # SQLite stores naive UTC text ("2026-01-05 14:02:00.000000").
+        # SQLite stores times as naive UTC text ("2026-01-05 14:02:00.000000") and documents as JSON
+        # text: those are joined as they are, which spares SQLite parsing them.
         when = cast(e.occurred_at, Text) + literal("+00:00")
-        row = func.json_array(e.id, e.kind, e.text, e.actor, when, func.json(e.data))
-        stmt = select(func.json_group_array(row))
-    raw = (await session.execute(stmt.where(*wanted))).scalar_one_or_none()
+        facts = func.json_array(e.id, e.kind, e.text, e.actor, when)
+        joined = literal("[") + func.group_concat(cast(e.data, Text), literal(",")) + literal("]")
+        stmt = select(func.json_group_array(facts), joined)
+    rows, documents = (await session.execute(stmt.where(*wanted))).one()
     parse = datetime.fromisoformat
     # tuple.__new__ makes the TimelineEvent without a call to its generated __new__ (10,000 calls).
     new = tuple.__new__
@@ -125,12 +128,16 @@ async def _events(session: AsyncSession, incident_id: int) -> list[TimelineEvent
             TimelineEvent,
             (event_id, kind, text or "", actor, parse(when), data if isinstance(data, dict) else {}),
         )
-        for event_id, kind, text, actor, when, data in (json.loads(raw) if raw else ())
+        for (event_id, kind, text, actor, when), data in zip(_array(rows), _array(documents), strict=True)
     ]
     if any(ev.occurred_at.tzinfo is not UTC for ev in events):  # a session time zone other than UTC
         events = [ev._replace(occurred_at=ev.occurred_at.astimezone(UTC)) for ev in events]
     events.sort(key=_TIME_AND_ID)
     return events
+
+
+def _array(raw: str | None) -> list[Any]:
+    return json.loads(raw) if raw else []  # an aggregate of no rows is NULL
 
 
 def _chunks(values: Iterable[Any]) -> Iterable[list[Any]]:

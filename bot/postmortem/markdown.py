@@ -45,13 +45,6 @@ _UNCLEAN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _ORDINARY_ASCII = bytes(c for c in range(128) if not _NEEDS_WORK.match(chr(c)))
 
 
-def _special_chars(value: str) -> Iterable[str]:
-    """The characters of `value` that _NEEDS_WORK matches (bytes.translate is quicker on ASCII text)."""
-    if value.isascii():
-        return value.encode().translate(None, _ORDINARY_ASCII).decode()
-    return _NEEDS_WORK.findall(value)
-
-
 def clean(text: object) -> str:
     """Text with newlines normalised, control characters removed and lone surrogates replaced."""
     value = str(text)
@@ -121,10 +114,15 @@ def _escaped(text: object, limit: int | None = None) -> str:
     value = text if isinstance(text, str) else str(text)
     if limit is not None and len(value) > limit:
         value = value[: max(limit - 1, 0)].rstrip() + ELLIPSIS
-    # One scan tells which special characters the text has: most have none, or one or two.
-    found = set(_special_chars(value))
-    if not found:
+    # One scan finds the special characters (most texts have none, or one or two); on ASCII text
+    # bytes.translate does it quicker than the regular expression.
+    if value.isascii():
+        special: Iterable[str] = value.encode().translate(None, _ORDINARY_ASCII).decode()
+    else:
+        special = _NEEDS_WORK.findall(value)
+    if not special:
         return value
+    found = set(special)
     if not found <= _ESCAPED_OR_KEPT:  # control characters, odd line breaks, lone surrogates
         value = clean(value)
         found = set(_NEEDS_WORK.findall(value))

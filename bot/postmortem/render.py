@@ -7,7 +7,6 @@ trigger, root cause, resolution, action items, lessons learned, timeline, suppor
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC
 from operator import itemgetter
 
 from bot.postmortem import sections, story
@@ -23,11 +22,12 @@ _TIME_AND_ID = itemgetter(4, 0)  # TimelineEvent.occurred_at, TimelineEvent.id
 def ordered(events: Sequence[TimelineEvent]) -> list[TimelineEvent]:
     """Events in time order (ties by id), without the post-mortem's own entries."""
     kept = [e for e in events if e.kind not in EXCLUDED_KINDS]
-    if all(e.occurred_at.tzinfo is UTC for e in kept):  # as loaded: compared as they are, no conversion
-        kept.sort(key=_TIME_AND_ID)
-    else:
-        kept.sort(key=lambda e: (utc(e.occurred_at), e.id))
-    return kept
+    try:
+        # Aware times compare by instant whatever their zone, as do naive ones among themselves:
+        # either way the order is that of their UTC times, with no conversion.
+        return sorted(kept, key=_TIME_AND_ID)
+    except TypeError:  # naive (UTC) and aware times mixed
+        return sorted(kept, key=lambda e: (utc(e.occurred_at), e.id))
 
 
 def render(
