@@ -17,7 +17,7 @@ from sqlalchemy import Integer, Table, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.alert import Alert
-from bot.alerts.bulk import GroupRow, bulk_writer, string_map_json
+from bot.alerts.bulk import BulkWriter, GroupRow, string_map_json
 from bot.alerts.models import AlertGroup, AlertGroupMember
 from bot.alerts.routing import Target
 from bot.catalog.routing import most_severe
@@ -88,11 +88,11 @@ class GroupChanges:
 
 
 async def apply_group_changes(
-    session: AsyncSession, changes: GroupChanges, outcomes: list[Outcome], now: datetime
+    session: AsyncSession, writer: BulkWriter, changes: GroupChanges, outcomes: list[Outcome], now: datetime
 ) -> None:
     """Upsert joined groups, add memberships, and count resolves down (closing emptied groups)."""
     if changes.joining:
-        joined = await _upsert(session, changes.joining, now)
+        joined = await _upsert(session, writer, changes.joining, now)
         members: list[tuple[int, int]] = []
         for key, (group_id, next_render_at) in sorted(joined.items(), key=lambda kv: kv[1][0]):
             joining = changes.joining[key]
@@ -101,7 +101,7 @@ async def apply_group_changes(
                 _credit(outcomes[owner], group_id, next_render_at)
             for owner in joining.declare_owners:
                 outcomes[owner].declare.add(group_id)
-        await (await bulk_writer(session)).insert_members(members)
+        await writer.insert_members(members)
     if changes.closed:
         await _count_down(session, changes.closed, outcomes, now)
 
@@ -137,7 +137,7 @@ def _count_down_statement() -> Any:
 
 
 async def _upsert(
-    session: AsyncSession, joining: dict[GroupKey, _Joining], now: datetime
+    session: AsyncSession, writer: BulkWriter, joining: dict[GroupKey, _Joining], now: datetime
 ) -> dict[GroupKey, tuple[int, datetime]]:
     """Insert each group, or add to the open one with its key; (id, next_render_at) per key."""
     rows = []
@@ -166,7 +166,7 @@ async def _upsert(
                 next_render_at=now,
             )
         )
-    result = await (await bulk_writer(session)).upsert_groups(rows)
+    result = await writer.upsert_groups(rows)
     g = GROUPS.c
     empty = sorted(r.id for r in result if r.firing <= 0)
     if empty:  # new groups of alerts that arrived already resolved

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Table, and_, bindparam, or_, select, updat
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.alert import Alert
-from bot.alerts.bulk import AlertRow, bulk_writer, string_map_json
+from bot.alerts.bulk import AlertRow, BulkWriter, bulk_writer, string_map_json
 from bot.alerts.groups import GroupChanges, apply_group_changes
 from bot.alerts.models import AlertRecord
 from bot.alerts.routing import Target
@@ -137,10 +137,11 @@ async def store_batch(session: AsyncSession, batch: list[Submission], now: datet
             plan.resolved(owner, alert, targets, now)
     # Close before inserting: a newer occurrence can only be inserted once the old one is not open.
     await _close(session, plan.closes, now)
-    new_ids = await _insert(session, plan.inserts.values(), now)
+    writer = await bulk_writer(session)
+    new_ids = await _insert(writer, plan.inserts.values(), now)
     collided = [(i, p) for i, p in plan.inserts.items() if i not in new_ids and p.alert.status == "firing"]
     if collided:
-        new_ids.update(await _settle_collisions(session, plan, collided, now))
+        new_ids.update(await _settle_collisions(session, writer, plan, collided, now))
     changes = GroupChanges()
     for identity, planned in plan.inserts.items():
         outcome = outcomes[planned.owner]
@@ -159,7 +160,7 @@ async def store_batch(session: AsyncSession, batch: list[Submission], now: datet
     for alert_id, (ends, owner) in plan.closes.items():
         outcomes[owner].resolved += 1
         changes.close_alert(alert_id, owner, ends)
-    await apply_group_changes(session, changes, outcomes, now)
+    await apply_group_changes(session, writer, changes, outcomes, now)
     return outcomes
 
 
@@ -184,7 +185,11 @@ async def _lock_open(session: AsyncSession, keys: Iterable[OpenKey]) -> dict[Ope
 
 
 async def _settle_collisions(
-    session: AsyncSession, plan: _Plan, collided: list[tuple[Identity, _Insert]], now: datetime
+    session: AsyncSession,
+    writer: BulkWriter,
+    plan: _Plan,
+    collided: list[tuple[Identity, _Insert]],
+    now: datetime,
 ) -> dict[Identity, int]:
     """Firing alerts that hit a stored row: duplicates, unless they start after the open occurrence."""
     open_rows = await _lock_open(session, {(i[0], i[1]) for i, _ in collided})
@@ -199,7 +204,7 @@ async def _settle_collisions(
         return {}
     await _close(session, superseded, now)
     plan.closes.update(superseded)
-    return await _insert(session, retry, now)
+    return await _insert(writer, retry, now)
 
 
 async def _close(session: AsyncSession, closes: dict[int, tuple[datetime, int]], now: datetime) -> None:
@@ -227,7 +232,7 @@ def _close_statement() -> Any:
     )
 
 
-async def _insert(session: AsyncSession, planned: Iterable[_Insert], now: datetime) -> dict[Identity, int]:
+async def _insert(writer: BulkWriter, planned: Iterable[_Insert], now: datetime) -> dict[Identity, int]:
     """INSERT ... ON CONFLICT DO NOTHING in identity order; the ids of the rows actually inserted."""
     rows = [
         AlertRow(
@@ -253,7 +258,7 @@ async def _insert(session: AsyncSession, planned: Iterable[_Insert], now: dateti
     ]
     if not rows:
         return {}
-    return await (await bulk_writer(session)).insert_alerts(rows)
+    return await writer.insert_alerts(rows)
 
 
 def _identity_order(plan: _Insert) -> tuple[str, str, float]:
