@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     flare_outbox_lease_seconds: float = Field(default=20.0, ge=1.0)
     flare_outbox_max_backoff_seconds: float = Field(default=60.0, ge=0.05, le=3600.0)
     flare_shutdown_timeout_seconds: float = Field(default=7.0, ge=0.5, le=30.0)
+    flare_event_loop: Literal["uvloop", "asyncio"] = "uvloop"
 
     @field_validator("slack_api_url")
     @classmethod

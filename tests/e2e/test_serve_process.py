@@ -19,10 +19,13 @@ from tests.support.slack_client import SlackClient
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.parametrize("event_loop", ["uvloop", "asyncio"])
 async def test_serve_answers_slack_and_health_then_stops_on_sigterm_within_8s(
-    fake_slack: FakeSlack, database_url: str, tmp_path: Path
+    fake_slack: FakeSlack, database_url: str, tmp_path: Path, event_loop: str
 ) -> None:
-    env = server_env(fake_slack, database_url, METRICS_TOKEN="m-token-123", LOG_LEVEL="INFO")
+    env = server_env(
+        fake_slack, database_url, METRICS_TOKEN="m-token-123", LOG_LEVEL="INFO", FLARE_EVENT_LOOP=event_loop
+    )
     server = await start_server(env, tmp_path)
     try:
         async with aiohttp.ClientSession() as session:
@@ -60,6 +63,8 @@ async def test_serve_answers_slack_and_health_then_stops_on_sigterm_within_8s(
     assert (access["route"], access["status"], access["method"]) == ("/slack/events", 200, "POST")
     assert "m-token-123" not in server.log()
     assert any(r["message"] == "shutting down" for r in records)
+    [listening] = [r for r in records if r["message"] == "listening"]
+    assert listening["event_loop"] == event_loop
 
 
 async def test_pending_messages_are_delivered_after_kill_9_and_restart(
