@@ -4,6 +4,9 @@ Concurrent requests are stored together: while one transaction runs, new submiss
 the next transaction takes all of them (up to a size limit); a small batch first waits a few ms for
 company. Each request is answered only after the transaction holding its alerts has committed.
 Nothing about correctness depends on this batching; it only saves round trips under load.
+On PostgreSQL two such transactions run at once, so one's round trips overlap the other's Python work
+(concurrent transactions are safe: several instances already write side by side). SQLite has one
+writer, so one transaction at a time.
 """
 
 from __future__ import annotations
@@ -49,7 +52,8 @@ class AlertIntake:
         self.linger_seconds = linger_seconds
         self.router = Router(c.catalog)
         self._queue: deque[_Pending] = deque()
-        self._worker: asyncio.Task[None] | None = None
+        self.concurrency = 1 if c.db.dialect == "sqlite" else 2
+        self._workers: set[asyncio.Task[None]] = set()
         self._publishing: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -58,8 +62,8 @@ class AlertIntake:
 
     async def stop(self) -> None:
         """Finish queued submissions and stop the publisher."""
-        if self._worker is not None:
-            await asyncio.gather(self._worker, return_exceptions=True)
+        if self._workers:
+            await asyncio.gather(*self._workers, return_exceptions=True)
         await self.publisher.stop()
         if self._publishing is not None:
             # Its progress is in the database (claims, versions), so cancelling mid-render loses nothing:
@@ -80,8 +84,11 @@ class AlertIntake:
         )
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(submission, future, max(len(parsed.alerts), 1)))
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._drain(), name="alert-intake")
+        # done(), not set size: a finished worker leaves the set only when its callback runs, later.
+        if sum(not w.done() for w in self._workers) < self.concurrency:
+            worker = asyncio.create_task(self._drain(), name="alert-intake")
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
         return await future
 
     async def _drain(self) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Table, and_, bindparam, or_, select, updat
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.alert import Alert
-from bot.alerts.bulk import AlertRow, BulkWriter, bulk_writer, string_map_json
+from bot.alerts.bulk import AlertRow, BulkWriter, bulk_writer
 from bot.alerts.groups import GroupChanges, apply_group_changes
 from bot.alerts.models import AlertRecord
 from bot.alerts.routing import Target
@@ -249,9 +249,9 @@ async def _insert(writer: BulkWriter, planned: Iterable[_Insert], now: datetime)
             (alert.severity or "")[:32] or None,
             (alert.env or "")[:64] or None,
             alert.runbook,
-            string_map_json(alert.labels),
-            string_map_json(alert.annotations),
-            string_map_json(alert.links.as_dict()),
+            alert.labels,
+            alert.annotations,
+            alert.links.as_dict(),
         )
         for plan in sorted(planned, key=_identity_order)
         for alert in (plan.alert,)

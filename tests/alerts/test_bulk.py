@@ -38,14 +38,14 @@ def row(dedup_key: str, starts_at: datetime, **changes: Any) -> AlertRow:
         received_at=NOW,
         updated_at=NOW,
         title="HighLatency",
-        summary='p99 > 2s for "checkout" <!channel>',
+        summary='p99 > 2s for "checkout" <!channel>\n\\ 🔥',
         service="checkout",
         severity="critical",
         env="prod",
         runbook=None,
-        labels=string_map_json({"alertname": "HighLatency", "zone": "europe-west1-b ✓"}),
-        annotations=string_map_json({"summary": "p99 > 2s"}),
-        links=string_map_json({}),
+        labels={"alertname": "HighLatency", "zone": "europe-west1-b ✓"},
+        annotations={"summary": "p99 > 2s"},
+        links={},
     )
     return base._replace(**changes)
 
@@ -90,7 +90,7 @@ async def test_rows_read_back_through_the_orm_and_repeats_are_ignored(
     assert first.labels == {"alertname": "HighLatency", "zone": "europe-west1-b ✓"}
     assert first.annotations == {"summary": "p99 > 2s"}
     assert first.links == {}
-    assert first.summary == 'p99 > 2s for "checkout" <!channel>'
+    assert first.summary == 'p99 > 2s for "checkout" <!channel>\n\\ 🔥'
     assert (first.status, first.ends_at, first.severity, first.env) == (
         "firing",
         None,
