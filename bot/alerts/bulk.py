@@ -56,8 +56,6 @@ _PG_TYPES = (
     "jsonb",
     "jsonb",
 )
-# SQLite allows 32,766 bound variables per statement (3.32+); 16 columns x 1,000 rows stays under it.
-SQLITE_ROWS_PER_STATEMENT = 1000
 
 
 class AlertRow(NamedTuple):
@@ -143,13 +141,11 @@ async def bulk_writer(session: AsyncSession) -> BulkWriter:
         raise RuntimeError("the session's connection has no driver connection (it was invalidated)")
     if connection.dialect.name == "postgresql":
         return _Postgres(driver, connection)
+    from bot.alerts.bulk_sqlite import SqliteWriter  # it builds on this module's rows
+
     if not driver.in_transaction:
         raise RuntimeError("bulk writes need the BEGIN IMMEDIATE of bot.db.engine's SQLite begin hook")
-    return _Sqlite(driver)
-
-
-def _sqlite_datetime(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    return SqliteWriter(driver)
 
 
 def sqlite_timestamp(value: datetime) -> str:
@@ -166,7 +162,7 @@ def sqlite_timestamp(value: datetime) -> str:
     )
 
 
-async def _run(statement: str, call: Awaitable[T]) -> T:
+async def run_driver(statement: str, call: Awaitable[T]) -> T:
     """Await a driver call, raising what SQLAlchemy would (OperationalError, IntegrityError, ...).
 
     Callers tell "storage is down" (503) and "serialization failure" (retry) apart by those classes and by
@@ -189,82 +185,6 @@ def string_map_json(value: Mapping[str, str]) -> str:
         return json.dumps(value)
 
 
-class _Sqlite:
-    def __init__(self, driver: Any) -> None:
-        self.driver = driver
-
-    async def insert_alerts(self, rows: Sequence[AlertRow]) -> dict[Identity, int]:
-        ids: dict[Identity, int] = {}
-        texts: dict[datetime, str] = {}  # most rows share their received/start times
-
-        def stamp(value: datetime | None) -> str | None:
-            if value is None:
-                return None
-            text = texts.get(value)
-            if text is None:
-                text = texts[value] = sqlite_timestamp(value)
-            return text
-
-        for start in range(0, len(rows), SQLITE_ROWS_PER_STATEMENT):
-            chunk = rows[start : start + SQLITE_ROWS_PER_STATEMENT]
-            params: list[Any] = []
-            # SQLite returns RETURNING rows in no promised order: map them back by the stored text.
-            identities: dict[tuple[str, str, str | None], Identity] = {}
-            for row in chunk:
-                starts = stamp(row.starts_at)
-                identities[(row.source, row.dedup_key, starts)] = (row.source, row.dedup_key, row.starts_at)
-                params += (
-                    row.source,
-                    row.dedup_key,
-                    starts,
-                    row.status,
-                    stamp(row.ends_at),
-                    stamp(row.received_at),
-                    stamp(row.updated_at),
-                    *row[7:13],
-                    string_map_json(row.labels),
-                    string_map_json(row.annotations),
-                    string_map_json(row.links),
-                )
-            values = ", ".join([_SQLITE_ROW] * len(chunk))
-            sql = f"INSERT INTO alerts ({_COLUMNS}) VALUES {values} ON CONFLICT DO NOTHING {_RETURNING}"  # noqa: S608 - constants; values are bound
-            for alert_id, source, dedup_key, starts in await _run(
-                sql, self.driver.execute_fetchall(sql, params)
-            ):
-                ids[identities[(source, dedup_key, starts)]] = int(alert_id)
-        return ids
-
-    async def insert_members(self, pairs: Sequence[tuple[int, int]]) -> None:
-        if pairs:
-            await _run(_SQLITE_MEMBERS, self.driver.executemany(_SQLITE_MEMBERS, pairs))
-
-    async def upsert_groups(self, rows: Sequence[GroupRow]) -> list[Joined]:
-        joined: list[Joined] = []
-        width = len(GroupRow._fields)
-        for start in range(0, len(rows), SQLITE_ROWS_PER_STATEMENT):
-            chunk = rows[start : start + SQLITE_ROWS_PER_STATEMENT]
-            params: list[Any] = []
-            for row in chunk:
-                params += (
-                    *row[:13],
-                    sqlite_timestamp(row.first_seen),
-                    None if row.last_ended_at is None else sqlite_timestamp(row.last_ended_at),
-                    sqlite_timestamp(row.created_at),
-                    sqlite_timestamp(row.updated_at),
-                    sqlite_timestamp(row.next_render_at),
-                )
-            values = ", ".join([_SQLITE_GROUP_ROW] * len(chunk))
-            sql = f"INSERT INTO alert_groups ({_GROUP_COLUMNS}) VALUES {values} {_GROUP_UPSERT}"  # noqa: S608 - constants; values are bound
-            assert len(params) == width * len(chunk)
-            for group_id, channel, group_key, next_render_at, firing in await _run(
-                sql, self.driver.execute_fetchall(sql, params)
-            ):
-                joined.append(
-                    Joined(int(group_id), channel, group_key, _sqlite_datetime(next_render_at), firing)
-                )
-        return joined
-
-
 class _Postgres:
     def __init__(self, driver: Any, connection: AsyncConnection) -> None:
         self.driver = driver
@@ -272,7 +192,7 @@ class _Postgres:
 
     async def _fetch(self, sql: str, *args: Any) -> Sequence[Any]:
         if self.driver.is_in_transaction():
-            return cast(Sequence[Any], await _run(sql, self.driver.fetch(sql, *args)))
+            return cast(Sequence[Any], await run_driver(sql, self.driver.fetch(sql, *args)))
         # SQLAlchemy's asyncpg adapter sends BEGIN lazily, with the first statement it runs itself; sent to
         # the driver directly, this one would run in autocommit. So the first goes through SQLAlchemy.
         result = await self.connection.exec_driver_sql(sql, args)
@@ -323,19 +243,17 @@ class _Postgres:
         return [Joined(int(r[0]), r[1], r[2], r[3], r[4]) for r in records]
 
 
-_COLUMNS = ", ".join(ALERT_COLUMNS)
-_RETURNING = "RETURNING id, source, dedup_key, starts_at"
-_SQLITE_ROW = "(" + ", ".join("?" * len(ALERT_COLUMNS)) + ")"
+COLUMNS_SQL = ", ".join(ALERT_COLUMNS)
+RETURNING_SQL = "RETURNING id, source, dedup_key, starts_at"
 # Element i of each row array, as its column's type (->> gives text, -> keeps a JSON document).
 _PG_ELEMENTS = ", ".join(
     f"e->{i}" if t == "jsonb" else f"e->>{i}" if t == "varchar" else f"(e->>{i})::{t}"
     for i, t in enumerate(_PG_TYPES)
 )
 _PG_INSERT = (
-    f"INSERT INTO alerts ({_COLUMNS}) SELECT {_PG_ELEMENTS} FROM jsonb_array_elements($1::text::jsonb) AS e "  # noqa: S608 - constants; values are bound
-    f"ON CONFLICT DO NOTHING {_RETURNING}"
+    f"INSERT INTO alerts ({COLUMNS_SQL}) SELECT {_PG_ELEMENTS} "  # noqa: S608 - constants; values are bound
+    f"FROM jsonb_array_elements($1::text::jsonb) AS e ON CONFLICT DO NOTHING {RETURNING_SQL}"
 )
-_SQLITE_MEMBERS = "INSERT INTO alert_group_members (group_id, alert_id, reported) VALUES (?, ?, 0)"
 _PG_MEMBERS = (
     "INSERT INTO alert_group_members (group_id, alert_id, reported) "
     "SELECT g, a, 0 FROM unnest($1::bigint[], $2::bigint[]) AS t(g, a)"
@@ -364,8 +282,8 @@ _GROUP_PG_TYPES = (
 )
 # A new group starts at version 1, nothing rendered; an open one with the key takes the new counts.
 # "P0" < "P1" < ...: the most severe level wins. Timestamps compare as text on SQLite (fixed width).
-_GROUP_COLUMNS = ", ".join(GROUP_COLUMNS) + ", version, rendered_version"
-_GROUP_UPSERT = """ON CONFLICT (channel, group_key) WHERE resolved_at IS NULL DO UPDATE SET
+GROUP_COLUMNS_SQL = ", ".join(GROUP_COLUMNS) + ", version, rendered_version"
+GROUP_UPSERT_SQL = """ON CONFLICT (channel, group_key) WHERE resolved_at IS NULL DO UPDATE SET
     firing = alert_groups.firing + excluded.firing,
     total = alert_groups.total + excluded.total,
     version = alert_groups.version + 1,
@@ -378,7 +296,6 @@ _GROUP_UPSERT = """ON CONFLICT (channel, group_key) WHERE resolved_at IS NULL DO
         WHEN excluded.last_ended_at > alert_groups.last_ended_at THEN excluded.last_ended_at
         ELSE alert_groups.last_ended_at END
 RETURNING id, channel, group_key, next_render_at, firing"""
-_SQLITE_GROUP_ROW = "(" + ", ".join("?" * len(GROUP_COLUMNS)) + ", 1, 0)"
 _PG_GROUP_ARRAYS = ", ".join(f"${i}::{t}[]" for i, t in enumerate(_GROUP_PG_TYPES, start=1))
 _PG_GROUP_SELECT = f"SELECT *, 1, 0 FROM unnest({_PG_GROUP_ARRAYS})"  # noqa: S608 - constants
-_PG_GROUP_UPSERT = f"INSERT INTO alert_groups ({_GROUP_COLUMNS}) {_PG_GROUP_SELECT} {_GROUP_UPSERT}"
+_PG_GROUP_UPSERT = f"INSERT INTO alert_groups ({GROUP_COLUMNS_SQL}) {_PG_GROUP_SELECT} {GROUP_UPSERT_SQL}"

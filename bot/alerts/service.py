@@ -20,6 +20,7 @@ from bot.alerts.alert import Parsed
 from bot.alerts.linking import auto_declare
 from bot.alerts.publisher import GroupPublisher
 from bot.alerts.routing import Router
+from bot.alerts.sqlite_intake import store_on_driver_thread
 from bot.alerts.store import Outcome, Submission, store_batch
 from bot.container import Container
 from bot.http.errors import is_storage_unavailable
@@ -130,6 +131,12 @@ class AlertIntake:
             pending.future.set_result(outcome)
 
     async def _store(self, batch: list[Submission]) -> list[Outcome]:
+        if self.c.db.dialect == "sqlite":
+            stored = await store_on_driver_thread(self.c.db, batch, self.c.clock.now())
+            if stored is not None:
+                for outcome in stored:
+                    self.publisher.due(outcome.due)
+                return stored
         for attempt in range(3):
             try:
                 async with self.c.transaction() as session:

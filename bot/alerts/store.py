@@ -115,8 +115,13 @@ class _Plan:
         self.inserts[alert.identity] = _Insert(owner, alert, targets, "resolved", ends)
 
 
-async def store_batch(session: AsyncSession, batch: list[Submission], now: datetime) -> list[Outcome]:
-    """Store every submission in `session`'s transaction; one Outcome per submission, in order."""
+async def store_batch(
+    session: AsyncSession, batch: list[Submission], now: datetime, writer: BulkWriter | None = None
+) -> list[Outcome]:
+    """Store every submission in `session`'s transaction; one Outcome per submission, in order.
+
+    `writer` runs the bulk statements; by default, the one for the driver connection behind `session`.
+    """
     outcomes = [Outcome() for _ in batch]
     items: list[tuple[int, Alert, list[Target]]] = []
     for owner, sub in enumerate(batch):
@@ -137,7 +142,7 @@ async def store_batch(session: AsyncSession, batch: list[Submission], now: datet
             plan.resolved(owner, alert, targets, now)
     # Close before inserting: a newer occurrence can only be inserted once the old one is not open.
     await _close(session, plan.closes, now)
-    writer = await bulk_writer(session)
+    writer = writer or await bulk_writer(session)
     new_ids = await _insert(writer, plan.inserts.values(), now)
     collided = [(i, p) for i, p in plan.inserts.items() if i not in new_ids and p.alert.status == "firing"]
     if collided:
