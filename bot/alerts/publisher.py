@@ -64,25 +64,29 @@ class GroupPublisher:
     async def run(self) -> None:
         """Publish until stopped: when something is due, and at least every `poll` seconds.
 
-        Each pass is a write transaction (SQLite serialises those), so passes are not run for
-        changes that cannot be published yet. Database errors are logged and retried at the next poll.
+        Each pass is a write transaction (SQLite serialises those, and its pool has one connection), so
+        passes are not run for changes that cannot be published yet, and at most one starts per `poll`:
+        in a storm, groups falling due a few ms apart share a pass instead of each stalling intake.
+        Database errors are logged and retried at the next poll.
         """
         next_poll = self.c.clock.now()
+        earliest = next_poll
         while not self._stopping.is_set():
             now = self.c.clock.now()
-            if now >= next_poll or (self._due is not None and self._due <= now):
+            if now >= earliest and (now >= next_poll or (self._due is not None and self._due <= now)):
                 self._due = None
-                next_poll = now + timedelta(seconds=self.poll)
+                next_poll = earliest = now + timedelta(seconds=self.poll)
                 try:
                     handled, upcoming = await self.publish_due()
                 except Exception:
                     log.exception("publishing alert groups failed; retrying")
                     handled, upcoming = 0, None
                 if handled >= self.batch_size:
+                    earliest = now  # more are waiting: go on at once
                     continue
                 self.due(upcoming)
             self._wake.clear()
-            wake_at = next_poll if self._due is None else min(next_poll, self._due)
+            wake_at = next_poll if self._due is None else max(min(next_poll, self._due), earliest)
             with contextlib.suppress(TimeoutError):
                 timeout = max((wake_at - self.c.clock.now()).total_seconds(), 0.0)
                 await asyncio.wait_for(self._wake.wait(), timeout=timeout)
