@@ -55,6 +55,7 @@ class AlertIntake:
         self._queue: deque[_Pending] = deque()
         self.concurrency = 1 if c.db.dialect == "sqlite" else 2
         self._workers: set[asyncio.Task[None]] = set()
+        self._running = 0  # workers still draining (a finished one leaves the set only later, by callback)
         self._publishing: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -85,19 +86,27 @@ class AlertIntake:
         )
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(submission, future, max(len(parsed.alerts), 1)))
-        # done(), not set size: a finished worker leaves the set only when its callback runs, later.
-        if sum(not w.done() for w in self._workers) < self.concurrency:
+        if self._running < self.concurrency:
+            self._running += 1
             worker = asyncio.create_task(self._drain(), name="alert-intake")
             self._workers.add(worker)
             worker.add_done_callback(self._workers.discard)
         return await future
 
     async def _drain(self) -> None:
+        try:
+            await self._drain_queue()
+        finally:
+            self._running -= 1  # in the same step as the queue was found empty: no submission slips by
+
+    async def _drain_queue(self) -> None:
         while self._queue:
             if sum(p.size for p in self._queue) < self.max_batch_alerts // 4:
                 # A transaction costs ~1 ms of CPU however few alerts it holds: under a steady stream of
                 # single-alert webhooks, waiting a few ms for the next ones costs less than committing each.
                 await asyncio.sleep(self.linger_seconds)
+                if not self._queue:  # another worker took them meanwhile
+                    break
             batch = [self._queue.popleft()]
             size = batch[0].size
             while self._queue and size + self._queue[0].size <= self.max_batch_alerts:
