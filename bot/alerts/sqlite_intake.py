@@ -71,8 +71,13 @@ async def store_on_driver_thread(
     db: Database, batch: list[Submission], now: datetime
 ) -> list[Outcome] | None:
     """Store `batch` in one transaction on the SQLite driver's thread; None if it needs the general path."""
-    if any(sub.delivery_key is not None for sub in batch):
-        return None
+    for sub in batch:
+        if sub.delivery_key is not None:
+            return None
+        for alert, targets in sub.alerts:
+            # Known before trying: these need the session, so spare the attempt.
+            if alert.status != "firing" or any(t.auto_declare for t in targets):
+                return None
     async with db.engine.connect() as connection:  # no statement through it, so SQLAlchemy begins nothing
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
