@@ -11,7 +11,7 @@ data either way (tests/alerts/test_bulk.py checks the round trip on both databas
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii
 from typing import Any, NamedTuple, Protocol, TypeVar, cast
@@ -162,6 +162,21 @@ def sqlite_timestamp(value: datetime) -> str:
     )
 
 
+def once_per_value(fmt: Callable[[datetime], str]) -> Callable[[datetime | None], str | None]:
+    """`fmt`, formatting each distinct datetime once (a batch's rows mostly share theirs); None stays None."""
+    texts: dict[datetime, str] = {}
+
+    def format_once(value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        text = texts.get(value)
+        if text is None:
+            text = texts[value] = fmt(value)
+        return text
+
+    return format_once
+
+
 async def run_driver(statement: str, call: Awaitable[T]) -> T:
     """Await a driver call, raising what SQLAlchemy would (OperationalError, IntegrityError, ...).
 
@@ -203,16 +218,7 @@ class _Postgres:
             return {}
         # The rows travel as one JSON text: json.dumps encodes them in C, where asyncpg's array codec
         # spends ~30 µs per row checking and encoding 16 array elements (and this skips a JSON text per map).
-        texts: dict[datetime, str] = {}
-
-        def iso(value: datetime | None) -> str | None:
-            if value is None:
-                return None
-            text = texts.get(value)
-            if text is None:
-                text = texts[value] = value.isoformat()
-            return text
-
+        iso = once_per_value(datetime.isoformat)
         document = json.dumps(
             [
                 (

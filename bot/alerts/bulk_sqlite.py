@@ -23,6 +23,7 @@ from bot.alerts.bulk import (
     GroupRow,
     Identity,
     Joined,
+    once_per_value,
     run_driver,
     sqlite_timestamp,
     string_map_json,
@@ -51,15 +52,7 @@ class _Statements:
     async def insert_alerts(self, rows: Sequence[AlertRow]) -> dict[Identity, int]:
         """INSERT ... ON CONFLICT DO NOTHING; the id of each row actually inserted, by identity."""
         ids: dict[Identity, int] = {}
-        texts: dict[datetime, str] = {}  # most rows share their received/start times
-
-        def stamp(value: datetime | None) -> str | None:
-            if value is None:
-                return None
-            text = texts.get(value)
-            if text is None:
-                text = texts[value] = sqlite_timestamp(value)
-            return text
+        stamp = once_per_value(sqlite_timestamp)
 
         for start in range(0, len(rows), ROWS_PER_STATEMENT):
             chunk = rows[start : start + ROWS_PER_STATEMENT]

@@ -5,9 +5,10 @@ each waiting for the busy event loop (and the GIL) to collect its result; at 1,0
 webhooks per second that waiting, and SQLAlchemy's ~1 ms per transaction, dominated the latency. Here
 store_batch itself runs on that thread with a writer whose statements complete without suspending.
 
-Only the common case comes here: new firing alerts, no delivery ids, nothing to auto-declare, no
-collision with a stored alert. Anything else (whatever needs the SQLAlchemy session) rolls back and
-returns None, and the caller stores the batch the general way; the outcome is the same either way.
+Only the common case comes here: new firing alerts, no delivery ids, no target that auto-declares
+(the incidents flow runs on the session), all known before trying. A collision with a stored alert,
+or anything else that reaches for the SQLAlchemy session, rolls back and returns None, and the caller
+stores the batch the general way; the outcome is the same either way.
 """
 
 from __future__ import annotations
@@ -55,8 +56,6 @@ def _transaction(
     try:
         session = cast(AsyncSession, _NoSession())
         outcomes = complete(store_batch(session, batch, now, ThreadWriter(connection)))
-        if any(o.declare for o in outcomes):
-            raise NeedsSession("auto_declare")  # the incidents flow runs on the session
         connection.execute("COMMIT")
     except BaseException as exc:
         if connection.in_transaction:  # SQLite may already have rolled back (e.g. disk full)
