@@ -40,6 +40,9 @@ class Settings(BaseSettings):
 
     database_url: SecretStr = SecretStr("sqlite+aiosqlite:///./flare.db")
     flare_config: Path = Path("./flare.yaml")
+    # One folder, or several separated by ':' (each a mounted secret on Cloud Run); unset: runbooks/
+    # beside the catalog.
+    flare_runbooks_dir: str | None = None
     cloud_run_api_endpoint: str | None = None
 
     sentry_dsn: SecretStr | None = None
@@ -74,6 +77,11 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("flare_runbooks_dir", mode="before")
+    @classmethod
+    def _blank_dir_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -1,4 +1,5 @@
-"""Loading and validating runbook YAML: the built-in ones, and any in `runbooks/` next to the catalog.
+"""Loading and validating runbook YAML: the built-in ones, and a team's own from `FLARE_RUNBOOKS_DIR`
+(by default `runbooks/` next to the catalog).
 
 Every problem names the file, the YAML path and line, and what is wrong: unknown steps, unknown
 or invalid parameters, conditions on steps that do not exist, and services the catalog lacks.
@@ -6,6 +7,7 @@ or invalid parameters, conditions on steps that do not exist, and services the c
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,20 +44,51 @@ class Library:
         return loaded.runbook if loaded else None
 
 
-def runbook_dirs(catalog_path: Path | None) -> list[Path]:
-    """Where runbooks are read from: built-ins first, then `runbooks/` beside the catalog (overrides)."""
+RUNBOOKS_DIR_VARIABLE = "FLARE_RUNBOOKS_DIR"
+
+
+def split_dirs(value: str) -> list[Path]:
+    """The folders in a FLARE_RUNBOOKS_DIR value: one, or several separated by ':'."""
+    return [Path(part) for part in value.split(os.pathsep) if part.strip()]
+
+
+def configured_dirs() -> list[Path] | None:
+    """The runbook folders named by FLARE_RUNBOOKS_DIR, or None when it is unset."""
+    value = os.environ.get(RUNBOOKS_DIR_VARIABLE, "")
+    return split_dirs(value) or None
+
+
+def runbook_dirs(catalog_path: Path | None, runbooks_dirs: list[Path] | None = None) -> list[Path]:
+    """Where runbooks are read from: built-ins first, then the team's own folders (overrides).
+
+    The team's folders are `runbooks_dirs` when given (FLARE_RUNBOOKS_DIR), else `runbooks/` beside
+    the catalog when that exists.
+    """
     dirs = [BUILTIN_DIR]
-    if catalog_path is not None:
-        custom = catalog_path.resolve().parent / "runbooks"
-        if custom.is_dir() and custom != BUILTIN_DIR:
-            dirs.append(custom)
+    if runbooks_dirs is not None:
+        custom = [d.resolve() for d in runbooks_dirs]
+    elif catalog_path is not None and (catalog_path.resolve().parent / "runbooks").is_dir():
+        custom = [catalog_path.resolve().parent / "runbooks"]
+    else:
+        custom = []
+    dirs += [d for d in custom if d != BUILTIN_DIR and d not in dirs]
     return dirs
 
 
-def load_library(catalog: Catalog, catalog_path: Path | None) -> Library:
-    """Load and validate every runbook file."""
+def load_library(
+    catalog: Catalog, catalog_path: Path | None, runbooks_dirs: list[Path] | None = None
+) -> Library:
+    """Load and validate every runbook file (a named folder that is missing is a problem)."""
     library = Library()
-    for directory in runbook_dirs(catalog_path):
+    if runbooks_dirs is not None:
+        for missing in (d for d in runbooks_dirs if not d.is_dir()):
+            library.problems.append(
+                ConfigProblem(
+                    str(missing), "", None, f"{RUNBOOKS_DIR_VARIABLE} names a folder that does not exist"
+                )
+            )
+        runbooks_dirs = [d for d in runbooks_dirs if d.is_dir()]
+    for directory in runbook_dirs(catalog_path, runbooks_dirs):
         for path in sorted(directory.glob("*.yaml")):
             try:
                 text = path.read_text(encoding="utf-8")
@@ -162,5 +195,5 @@ def _schema_problem(located: LocatedYaml, err: Any) -> ConfigProblem:
 
 
 def config_check(catalog: Catalog, path: Path) -> list[str]:
-    """`flare check-config`: every runbook problem, one line each."""
-    return [str(p) for p in load_library(catalog, path).problems]
+    """`flare check-config`: every runbook problem, one line each (FLARE_RUNBOOKS_DIR honoured)."""
+    return [str(p) for p in load_library(catalog, path, configured_dirs()).problems]

@@ -12,7 +12,7 @@ from bot.container import Container
 from bot.slack.escape import escape
 from handlers.commands.usage import ephemeral, usage_error
 from runbooks import engine
-from runbooks.loader import Library, load_library
+from runbooks.loader import Library, load_library, split_dirs
 from runbooks.render import render_list, render_show
 
 USAGE = "`/runbook list` · `/runbook show NAME` · `/runbook run NAME <service> [--env E]`"
@@ -20,8 +20,9 @@ EXAMPLE = "/runbook run service-down checkout"
 
 
 def library(c: Container) -> Library:
-    """The runbooks as they are on disk now (built-in plus those beside the catalog)."""
-    return load_library(c.catalog, c.settings.flare_config)
+    """The runbooks as they are on disk now (built-in plus the team's own folder)."""
+    named = c.settings.flare_runbooks_dir
+    return load_library(c.catalog, c.settings.flare_config, split_dirs(named) if named else None)
 
 
 def _known(lib: Library) -> str:

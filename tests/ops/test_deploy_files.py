@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from string import Template
 from typing import Any
 
@@ -16,6 +17,8 @@ from bot.catalog import load_catalog
 from bot.db.engine import Database
 from bot.settings import Settings
 from handlers.cli import extra_config_problems
+from handlers.cli import main as cli_main
+from runbooks.loader import load_library
 from tests.ops.helpers import ROOT
 
 DEPLOY = ROOT / "deploy"
@@ -202,9 +205,8 @@ def test_catalog_file_is_mounted_where_flare_config_points() -> None:
     spec = service()["spec"]["template"]["spec"]
     main = container(spec)
     config = env_of(spec)["FLARE_CONFIG"]["value"]
-    [mount] = main["volumeMounts"]
-    [volume] = spec["volumes"]
-    assert mount["name"] == volume["name"]
+    [mount] = [m for m in main["volumeMounts"] if m["name"] == "catalog"]
+    [volume] = [v for v in spec["volumes"] if v["name"] == "catalog"]
     [item] = volume["secret"]["items"]
     assert f"{mount['mountPath']}/{item['path']}" == config
     assert volume["secret"]["secretName"] == "flare-catalog"
@@ -280,3 +282,42 @@ def test_the_cloud_sql_database_url_is_accepted_and_reaches_the_unix_socket(pass
     assert kwargs["database"] == "flare"
     if password:
         assert password in settings.secret_values(), "the password is scrubbed from logs"
+
+
+def test_team_runbooks_load_from_the_service_layout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Lay out every secret volume as Cloud Run would, then load the catalog and runbooks from it."""
+    spec = service()["spec"]["template"]["spec"]
+    mounts = {m["name"]: m["mountPath"] for m in container(spec)["volumeMounts"]}
+    assert len(set(mounts.values())) == len(mounts), "two volumes on one path hide each other"
+    sources = {"flare-catalog": DEPLOY / "flare.yaml", "flare-runbooks": DEPLOY / "runbooks"}
+    for volume in spec["volumes"]:
+        folder = tmp_path / mounts[volume["name"]].lstrip("/")
+        folder.mkdir(parents=True)
+        [item] = volume["secret"]["items"]
+        source = sources[volume["secret"]["secretName"]]
+        source = source / item["path"] if source.is_dir() else source
+        (folder / item["path"]).write_text(source.read_text())
+    env = env_of(spec)
+    runbook_dirs = [tmp_path / d.lstrip("/") for d in env["FLARE_RUNBOOKS_DIR"]["value"].split(":")]
+    catalog_path = tmp_path / env["FLARE_CONFIG"]["value"].lstrip("/")
+    assert not any(d.is_relative_to(catalog_path.parent) for d in runbook_dirs), "apart from the catalog"
+    library = load_library(load_catalog(catalog_path), catalog_path, runbook_dirs)
+    assert library.problems == []
+    assert library.get("checkout-cache-flush") is not None, "the team's runbook from the secret volume"
+    assert library.get("service-down") is not None, "built-in runbooks stay available"
+    # flare check-config validates the mounted runbooks too.
+    with pytest.MonkeyPatch.context() as env_vars:
+        env_vars.setenv("FLARE_RUNBOOKS_DIR", ":".join(map(str, runbook_dirs)))
+        assert cli_main(["check-config", str(catalog_path)]) == 0
+        (runbook_dirs[0] / "broken.yaml").write_text("name: broken\nsteps:\n  - id: a\n    use: nope\n")
+        assert cli_main(["check-config", str(catalog_path)]) == 1
+    assert "broken.yaml:4: steps[0].use: unknown step 'nope'" in capsys.readouterr().out
+
+
+def test_a_missing_runbooks_folder_is_a_config_problem(tmp_path: Path) -> None:
+    catalog_path = tmp_path / "flare.yaml"
+    catalog_path.write_text((DEPLOY / "flare.yaml").read_text())
+    library = load_library(load_catalog(catalog_path), catalog_path, [tmp_path / "nowhere"])
+    assert [p.problem for p in library.problems] == ["FLARE_RUNBOOKS_DIR names a folder that does not exist"]

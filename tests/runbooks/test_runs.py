@@ -252,3 +252,18 @@ async def test_list_show_and_usage(cr: Flare) -> None:
         reply = (await cr.slack.command("/runbook", text, user=ALICE)).json()
         assert problem in reply["text"], (text, reply["text"])
         assert "Example" in reply["text"]
+
+
+async def test_runbooks_from_flare_runbooks_dir_are_listed_and_shown(
+    start_cr: StartCR, tmp_path: Path
+) -> None:
+    team_a, team_b = tmp_path / "mounted" / "a", tmp_path / "mounted" / "b"
+    for folder, name in ((team_a, "cache-flush"), (team_b, "queue-drain")):
+        folder.mkdir(parents=True)
+        (folder / f"{name}.yaml").write_text(f"name: {name}\nsteps:\n  - id: health\n    use: deep_health\n")
+    flare = await start_cr(flare_runbooks_dir=f"{team_a}:{team_b}")
+    listed = json.dumps((await flare.slack.command("/runbook", "list", user=ALICE, channel=CHANNEL)).json())
+    for name in ("cache-flush", "queue-drain", "service-down"):
+        assert name in listed, name
+    shown = json.dumps((await flare.slack.command("/runbook", "show queue-drain", user=ALICE)).json())
+    assert "deep_health" in shown
