@@ -16,7 +16,7 @@ SLACK_CREDENTIALS_HELP = (
     " -> OAuth & Permissions\n"
     "  SLACK_SIGNING_SECRET  the Signing Secret: https://api.slack.com/apps -> your app -> Basic Information"
     " -> App Credentials\n"
-    "To try Flare without a workspace, point SLACK_API_URL at a fake Slack API (see README, 'Quick start')."
+    "To try Flare without a workspace, point SLACK_API_URL at a fake Slack API (see README, 'Trying it without a Slack workspace')."
 )
 
 _SUPPORTED_DB_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")

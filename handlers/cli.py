@@ -231,6 +231,7 @@ async def _serve(
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="flare", description="Flare: the incident bot for Cloud Run teams.")
+    parser.add_argument("--version", "-V", action="version", version=f"flare {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser(

@@ -24,7 +24,7 @@ def run_flare(*args: str, env: dict[str, str] | None = None, cwd: Path) -> subpr
         if not k.startswith(("SLACK_", "SENTRY_", "FLARE_", "DATABASE_", "PORT", "METRICS_", "LOG_"))
     }
     return subprocess.run(
-        [sys.executable, "-m", "handlers.cli", *args],
+        [sys.executable, "-m", "handlers.entry", *args],
         env={**base, **(env or {})},
         cwd=cwd,
         capture_output=True,
@@ -161,3 +161,58 @@ def test_migrate_against_an_unreachable_database_fails_cleanly(tmp_path: Path) -
     assert "migration failed" in result.stderr
     assert "s3cr3t-pw" not in result.stderr
     assert_no_traceback(result)
+
+
+def test_quick_help_lists_every_subcommand_of_the_full_parser() -> None:
+    from handlers.cli import build_parser
+    from handlers.entry import COMMANDS, help_text
+
+    parser = build_parser()
+    [sub] = [a for a in parser._actions if a.dest == "command"]
+    full = {choice.dest: choice.help for choice in sub._choices_actions}
+    assert dict(COMMANDS) == full
+    for name, text in COMMANDS:
+        assert f"    {name}" in help_text()
+        assert text in help_text()
+
+
+@pytest.mark.parametrize("args", [["--version"], ["-V"], ["version"], ["--help"]])
+def test_version_and_help_answer_without_importing_the_app(args: list[str]) -> None:
+    probe = (
+        "import sys; from handlers.entry import main; code = main(sys.argv[1:]); "
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'aiohttp', 'sqlalchemy', 'slack_sdk', 'slack_bolt', 'pydantic', 'google', 'yaml'} "
+        "or m in {'handlers.cli', 'bot.catalog', 'bot.settings'}); "
+        "print('HEAVY', heavy, code)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY [] 0" in result.stdout
+    assert ("flare 0.1.0" in result.stdout) or ("usage: flare" in result.stdout)
+
+
+def test_flare_without_a_command_prints_the_usage(tmp_path: Path) -> None:
+    result = run_flare(cwd=tmp_path)
+    assert result.returncode == 2
+    assert "usage: flare" in result.stderr
+    assert "check-config" in result.stderr
+    assert_no_traceback(result)
+
+
+def test_readme_sections_named_in_product_texts_exist() -> None:
+    import re
+
+    root = Path(__file__).resolve().parents[2]
+    headings = {
+        line.lstrip("#").strip()
+        for line in (root / "README.md").read_text().splitlines()
+        if line.startswith("#")
+    }
+    named = []
+    for folder in ("bot", "handlers", "runbooks"):
+        for path in (root / folder).rglob("*.py"):
+            named += [(path.name, m) for m in re.findall(r"README, '([^']+)'", path.read_text())]
+    assert named, "the Slack credentials help names a README section"
+    assert [(file, section) for file, section in named if section not in headings] == []
