@@ -16,7 +16,8 @@ SLACK_CREDENTIALS_HELP = (
     " -> OAuth & Permissions\n"
     "  SLACK_SIGNING_SECRET  the Signing Secret: https://api.slack.com/apps -> your app -> Basic Information"
     " -> App Credentials\n"
-    "To try Flare without a workspace, point SLACK_API_URL at a fake Slack API (see README, 'Trying it without a Slack workspace')."
+    "To try Flare without a workspace, point SLACK_API_URL at a fake Slack API"
+    " (see README, 'Trying it without a Slack workspace')."
 )
 
 _SUPPORTED_DB_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
@@ -51,6 +52,7 @@ class Settings(BaseSettings):
 
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    flare_debug_libs: bool = False
     metrics_token: SecretStr | None = None
     flare_api_token: SecretStr | None = None
     flare_tick_token: SecretStr | None = None

@@ -22,7 +22,7 @@ from bot.slack.client import make_web_client
 from bot.slack.dispatcher import Dispatcher, DispatcherConfig
 from bot.slack.gateway import SlackCallError
 from bot.slack.sdk_gateway import SdkSlackGateway
-from handlers import registry, slack_app
+from handlers import registry, slack_app, startup
 from handlers.keys import BOLT, CATALOG, CLOCK, CLOUDRUN, CONTAINER, METRICS, SETTINGS
 
 log = logging.getLogger("flare")
@@ -92,6 +92,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     delivery = asyncio.create_task(dispatcher.run(), name="outbox-dispatcher")
     loops = [asyncio.create_task(start(container), name=start.__name__) for start in registry.BACKGROUND]
     log.info("flare started", extra={"port": settings.port, "database": db.dialect})
+    startup.log_summary(app)
     try:
         yield
     finally:

@@ -78,7 +78,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings()
     if isinstance(settings, list):
         return _fail(settings)
-    configure_logging(settings.log_level, settings.secret_values())
+    configure_logging(settings.log_level, settings.secret_values(), debug_libs=settings.flare_debug_libs)
     url = settings.database_url.get_secret_value()
     from bot.db import migrate
 
@@ -119,7 +119,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return _fail(
             [str(p) for p in exc.problems] + [f"fix {settings.flare_config} (FLARE_CONFIG) and retry"]
         )
-    configure_logging(settings.log_level, settings.secret_values())
+    configure_logging(settings.log_level, settings.secret_values(), debug_libs=settings.flare_debug_libs)
     if settings.sentry_dsn is not None:
         from bot.observability.sentry import init_sentry
 

@@ -70,15 +70,47 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(entry, ensure_ascii=False, default=str), self.secrets)
 
 
-def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
-    """Send every log record to stderr as JSON at `level`."""
+OWN_LOGGERS = ("flare",)
+LIBRARY_LOGGERS = (
+    "aiohttp.access",
+    "slack_bolt",
+    "slack_sdk",
+    "sqlalchemy",
+    "alembic",
+    "aiosqlite",
+    "asyncio",
+)
+
+
+class LibraryFilter(logging.Filter):
+    """Drops other libraries' records below WARNING, so Flare's own lines are what a start shows."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep Flare's records at any level and everyone else's from WARNING up."""
+        return record.levelno >= logging.WARNING or record.name.split(".")[0] in OWN_LOGGERS
+
+
+def configure_logging(level: str, secrets: Iterable[str] = (), *, debug_libs: bool = False) -> None:
+    """Send every log record to stderr as JSON at `level`; libraries stay at WARNING unless `debug_libs`."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(secrets))
+    if not debug_libs:
+        handler.addFilter(LibraryFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("aiohttp.access", "slack_bolt", "slack_sdk", "sqlalchemy.engine", "alembic"):
-        logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))
+    quiet = logging.WARNING if not debug_libs else logging.NOTSET
+    # Set on the loggers too, so their records are not even made (aiosqlite logs every statement).
+    for noisy in (
+        "aiohttp.access",
+        "slack_bolt",
+        "slack_sdk",
+        "sqlalchemy",
+        "alembic",
+        "aiosqlite",
+        "asyncio",
+    ):
+        logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), quiet))
 
 
 def register_secrets(values: Iterable[str]) -> None:

@@ -65,11 +65,6 @@ def resolve_credentials(webhooks: Webhooks, environ: Mapping[str, str]) -> dict[
             secret=read(config.secret_env),
             missing=tuple(missing),
         )
-        if missing:
-            log.error(
-                "webhook credentials missing; the endpoint answers 503 until they are set",
-                extra={"source": source, "variables": ", ".join(missing)},
-            )
     return resolved
 
 

@@ -36,15 +36,11 @@ class DeployToken:
 
 
 def resolve_token(settings: DeploySettings, environ: Mapping[str, str]) -> DeployToken:
-    """The configured token (None while its variable is unset, which is logged)."""
+    """The configured token (None while its variable is unset: the start-up summary names it)."""
     if settings.token_env is None:
         return DeployToken(None, None)
     value = environ.get(settings.token_env, "")
     if not value:
-        log.error(
-            "deploy webhook token missing; POST /webhooks/deploy answers 503 until it is set",
-            extra={"variable": settings.token_env},
-        )
         return DeployToken(settings.token_env, None)
     return DeployToken(settings.token_env, SecretStr(value))
 
