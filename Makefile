@@ -7,11 +7,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test deps lint typecheck pytest bench migrate check-config clean help
+.PHONY: run try test deps lint typecheck pytest bench migrate check-config clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make run           start Flare on the embedded SQLite database (creates .env and flare.yaml)"
+	@echo "make try           Flare against a fake Slack: start both, send /incident help, show what happened"
 	@echo "make test          ruff, mypy and the whole test suite (TEST_DATABASE_URL=postgresql+asyncpg://... for PostgreSQL)"
 	@echo "make bench         run the benchmarks and print a table"
 	@echo "make check-config  validate flare.yaml"
@@ -35,6 +36,9 @@ flare.yaml:
 
 run: $(STAMP) flare.yaml .env
 	@$(BIN)/flare serve
+
+try: $(STAMP)
+	@$(BIN)/python -m tests.support.try_it
 
 migrate: $(STAMP)
 	@$(BIN)/flare migrate
