@@ -3,11 +3,15 @@ FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY requirements ./requirements
 COPY bot ./bot
 COPY handlers ./handlers
 COPY runbooks ./runbooks
 COPY migrations ./migrations
-RUN python -m venv /opt/flare && /opt/flare/bin/pip install .
+# Exactly the locked versions, each file checked against its hash; then Flare itself, adding nothing.
+RUN python -m venv /opt/flare \
+ && /opt/flare/bin/pip install --require-hashes -r requirements/runtime.txt \
+ && /opt/flare/bin/pip install --no-deps .
 
 FROM python:3.11-slim
 RUN groupadd --system --gid 10001 flare \
