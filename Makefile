@@ -24,7 +24,8 @@ $(STAMP): pyproject.toml requirements/dev.txt requirements/bootstrap.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Flare needs Python 3.11 or newer; set PYTHON=/path/to/python3.11")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "Installing Flare and its locked dependencies into $(VENV) ..."
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/bootstrap.txt
+	@set -o pipefail; $(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+	  -r requirements/bootstrap.txt 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 	@$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes -r requirements/dev.txt
 	@$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@$(BIN)/python -m compileall -q bot handlers runbooks migrations >/dev/null
