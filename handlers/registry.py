@@ -1,23 +1,19 @@
-"""Which listeners and routes the app has. Each feature adds its entry here."""
+"""Which listeners and routes the app has. Each feature adds its entry here (tick jobs: tick_jobs.py)."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
-from bot.alerts.actions import link_open_groups, publish_groups
 from bot.catalog import Catalog
 from bot.container import Container
 from bot.deploys.config import config_check as deploys_config_check
-from bot.deploys.watcher import tick as watch_deploys
 from bot.deploys.watcher import watch_loop as watch_deploys_loop
-from bot.incidents.capture import enrich_pending
-from bot.incidents.reminders import send_due_reminders, sync_channels
 from bot.rollback import recovery as rollback_recovery
 from handlers import (
     alert_actions,
@@ -75,19 +71,6 @@ BACKGROUND: list[Callable[[Container], Coroutine[Any, Any, None]]] = [
     rollback_recovery.on_start,
     runbook_recovery.on_start,
     watch_deploys_loop,
-]
-
-# Jobs run by every tick (POST /tasks/tick and the in-process timer); each must be safe when
-# several instances tick at once.
-TICK_JOBS: list[Callable[[Container], Awaitable[None]]] = [
-    sync_channels,
-    send_due_reminders,
-    enrich_pending,
-    link_open_groups,
-    publish_groups,
-    rollback_recovery.tick,
-    runbook_recovery.tick,
-    watch_deploys,
 ]
 
 # Extra validation run by `flare check-config` (runbooks, routes): (catalog, path) -> problems.

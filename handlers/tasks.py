@@ -1,6 +1,6 @@
 """The tick: POST /tasks/tick (Cloud Scheduler, bearer FLARE_TICK_TOKEN) and the in-process timer.
 
-Both run every job in `handlers.registry.TICK_JOBS`. Jobs are safe when several instances tick at
+Both run every job in `handlers.tick_jobs.TICK_JOBS`. Jobs are safe when several instances tick at
 once; one failing job does not stop the others.
 """
 
@@ -17,14 +17,13 @@ from bot.http.auth import bearer_refusal
 from bot.http.errors import is_storage_unavailable, json_error
 from bot.observability.report import capture_exception
 from handlers.keys import CONTAINER
+from handlers.tick_jobs import TICK_JOBS
 
 log = logging.getLogger("flare.tick")
 
 
 async def run_tick(c: Container) -> tuple[list[str], list[str]]:
     """Run every tick job once: (names that ran, names that failed). Storage outages propagate."""
-    from handlers.registry import TICK_JOBS
-
     ran: list[str] = []
     failed: list[str] = []
     for job in TICK_JOBS:

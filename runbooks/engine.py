@@ -28,7 +28,7 @@ from bot.slack.outbox import enqueue, lane_for, post_message, update_message
 from runbooks.conditions import Outcome, evaluate, parse
 from runbooks.definition import Runbook, StepSpec
 from runbooks.models import RunbookRun, RunbookStepResult
-from runbooks.registry import StepContext, StepResult, registry
+from runbooks.registry import StepContext, StepResult
 from runbooks.render import (
     RunView,
     StepLine,
@@ -38,6 +38,7 @@ from runbooks.render import (
     render_prompt,
     render_step,
 )
+from runbooks.steps import registry
 
 log = logging.getLogger("flare.runbooks")
 

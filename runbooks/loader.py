@@ -18,7 +18,7 @@ from bot.catalog import Catalog
 from bot.catalog.yamlpath import ConfigError, ConfigProblem, LocatedYaml
 from runbooks.conditions import ConditionError, check, parse
 from runbooks.definition import Runbook
-from runbooks.registry import registry
+from runbooks.steps import registry
 
 BUILTIN_DIR = Path(__file__).resolve().parent
 

@@ -1,8 +1,8 @@
-"""The step registry: every step a runbook may `use`, its parameters, statuses and fields."""
+"""What a runbook step is: its context, result and type. The steps and their registry are in steps.py."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,10 +55,3 @@ class StepType:
     def all_statuses(self) -> frozenset[str]:
         """Its statuses plus the ones every step can have."""
         return self.statuses | {"skipped", "failed"}
-
-
-def registry() -> Mapping[str, StepType]:
-    """Every step type, by name."""
-    from runbooks.steps import STEP_TYPES
-
-    return STEP_TYPES

@@ -330,3 +330,8 @@ STEP_TYPES: dict[str, StepType] = {
         ),
     ]
 }
+
+
+def registry() -> Mapping[str, StepType]:
+    """Every step type, by name."""
+    return STEP_TYPES

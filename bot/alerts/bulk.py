@@ -17,7 +17,7 @@ from json.encoder import encode_basestring_ascii
 from typing import Any, NamedTuple, Protocol, TypeVar, cast
 
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 ALERT_COLUMNS = (
     "source",
@@ -132,22 +132,6 @@ class BulkWriter(Protocol):
         ...
 
 
-async def bulk_writer(session: AsyncSession) -> BulkWriter:
-    """The writer for the driver connection behind `session`'s transaction."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    if driver is None:
-        raise RuntimeError("the session's connection has no driver connection (it was invalidated)")
-    if connection.dialect.name == "postgresql":
-        return _Postgres(driver, connection)
-    from bot.alerts.bulk_sqlite import SqliteWriter  # it builds on this module's rows
-
-    if not driver.in_transaction:
-        raise RuntimeError("bulk writes need the BEGIN IMMEDIATE of bot.db.engine's SQLite begin hook")
-    return SqliteWriter(driver)
-
-
 def sqlite_timestamp(value: datetime) -> str:
     """The text SQLAlchemy's SQLite DATETIME stores for an aware `value` (naive UTC, microseconds always)."""
     v = value.astimezone(UTC)
@@ -200,7 +184,7 @@ def string_map_json(value: Mapping[str, str]) -> str:
         return json.dumps(value)
 
 
-class _Postgres:
+class PostgresWriter:
     def __init__(self, driver: Any, connection: AsyncConnection) -> None:
         self.driver = driver
         self.connection = connection

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Integer, Table, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,11 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.alerts.alert import Alert
 from bot.alerts.bulk import BulkWriter, GroupRow, string_map_json
 from bot.alerts.models import AlertGroup, AlertGroupMember
+from bot.alerts.outcome import Outcome
 from bot.alerts.routing import Target
 from bot.catalog.routing import most_severe
-
-if TYPE_CHECKING:
-    from bot.alerts.store import Outcome
 
 GROUPS: Table = AlertGroup.__table__  # type: ignore[assignment]
 MEMBERS: Table = AlertGroupMember.__table__  # type: ignore[assignment]

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 from bot.alerts.alert import Parsed
 from bot.alerts.linking import auto_declare
+from bot.alerts.outcome import Outcome
 from bot.alerts.publisher import GroupPublisher
 from bot.alerts.routing import Router
 from bot.alerts.sqlite_intake import store_on_driver_thread
-from bot.alerts.store import Outcome, Submission, store_batch
+from bot.alerts.store import Submission, store_batch
 from bot.container import Container
 from bot.http.errors import is_storage_unavailable
 

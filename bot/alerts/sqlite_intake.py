@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.bulk import run_driver
 from bot.alerts.bulk_sqlite import ThreadWriter
-from bot.alerts.store import Outcome, Submission, store_batch
+from bot.alerts.outcome import Outcome
+from bot.alerts.store import Submission, store_batch
 from bot.db.engine import Database
 
 T = TypeVar("T")

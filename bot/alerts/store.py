@@ -18,9 +18,11 @@ from sqlalchemy import ColumnElement, Table, and_, bindparam, or_, select, updat
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.alert import Alert
-from bot.alerts.bulk import AlertRow, BulkWriter, bulk_writer
+from bot.alerts.bulk import AlertRow, BulkWriter
+from bot.alerts.bulk_writer import bulk_writer
 from bot.alerts.groups import GroupChanges, apply_group_changes
 from bot.alerts.models import AlertRecord
+from bot.alerts.outcome import Outcome
 from bot.alerts.routing import Target
 from bot.db.dedup import first_delivery
 
@@ -35,22 +37,6 @@ class Submission:
 
     alerts: list[tuple[Alert, list[Target]]]
     delivery_key: str | None = None
-
-
-@dataclass
-class Outcome:
-    """What storing one submission changed."""
-
-    stored: int = 0
-    resolved: int = 0
-    duplicates: int = 0
-    unrouted: int = 0
-    replay: bool = False
-    groups: set[int] = field(default_factory=set)
-    # Groups that gained firing alerts whose route auto-declares at their severity.
-    declare: set[int] = field(default_factory=set)
-    # The earliest time one of the changed groups may be rendered (None if nothing changed).
-    due: datetime | None = None
 
 
 @dataclass

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from bot.alerts.bulk import AlertRow, bulk_writer, sqlite_timestamp, string_map_json
+from bot.alerts.bulk import AlertRow, sqlite_timestamp, string_map_json
+from bot.alerts.bulk_writer import bulk_writer
 from bot.alerts.models import AlertGroupMember, AlertRecord
 from bot.db.engine import Database
 
