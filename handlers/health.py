@@ -6,7 +6,7 @@ from aiohttp import web
 
 from bot.health.deep import deep_health, ready
 from bot.http.auth import bearer_refusal
-from bot.observability.gauges import refresh_gauges
+from handlers.gauges import refresh_gauges
 from handlers.keys import CONTAINER
 
 

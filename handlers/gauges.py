@@ -1,4 +1,4 @@
-"""Gauges computed from the database when /metrics is scraped."""
+"""Gauges computed from the database when /metrics is scraped: the entry point composes the domains."""
 
 from __future__ import annotations
 
