@@ -5,6 +5,7 @@ Everything else is handed to `handlers.cli`, which loads settings, the catalog a
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Sequence
 
@@ -49,6 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args:
         print(help_text(), end="", file=sys.stderr)
         return 2
+    if args[:1] == ["serve"]:
+        # Importing the stack makes ~125k long-lived objects; collecting while they are made is wasted
+        # work (about 15 % of the start's CPU). settle_heap() collects once, freezes them, re-enables.
+        gc.disable()
     from handlers.cli import main as full_main
 
     return full_main(args)

@@ -19,3 +19,4 @@ def settle_heap() -> None:
     gc.freeze()
     _gen0, gen1, gen2 = gc.get_threshold()
     gc.set_threshold(YOUNG_THRESHOLD, gen1, gen2)
+    gc.enable()  # `flare serve` starts with the collector off while it imports (handlers/entry.py)

@@ -91,7 +91,7 @@ async def start_server(
     started = time.perf_counter()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "handlers.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", "handlers.entry", "serve", "--host", "127.0.0.1", "--port", str(port)],
             env={**env, "PORT": str(port)},
             cwd=workdir,
             stdout=log,
