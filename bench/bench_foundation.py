@@ -29,14 +29,18 @@ from bot.slack.outbox import enqueue, post_message
 NAME = "foundation"
 
 
-async def _cold_start() -> tuple[float, float]:
-    """Seconds from exec to /health/ready == 200 on a brand-new SQLite file; idle RSS after 3 s."""
+async def _cold_start() -> tuple[float, float, float]:
+    """Seconds from exec to /health/ready == 200 on a brand-new SQLite file, then again on the now
+    migrated one (the usual case: Cloud Run starts an instance on a current schema); idle RSS after 3 s."""
     fake = await FakeSlack().start()
     with tempfile.TemporaryDirectory() as tmp:
         server = await start_server(server_env(fake, sqlite_url(Path(tmp))), Path(tmp))
+        fresh = server.ready_after_s
+        server.terminate()
+        server = await start_server(server_env(fake, sqlite_url(Path(tmp))), Path(tmp))
         try:
             await asyncio.sleep(3)
-            return server.ready_after_s, server.rss_mb()
+            return fresh, server.ready_after_s, server.rss_mb()
         finally:
             server.terminate()
             await fake.stop()
@@ -117,20 +121,32 @@ async def _drain(messages: int, channels: int) -> dict[str, Any]:
 async def run(options: Any) -> list[Figure]:
     """Measure every foundation figure `options.repeat` times and report medians."""
     figures: list[Figure] = []
-    starts, rss = [], []
-    for _ in range(options.repeat):
-        ready, resident = await _cold_start()
+    fresh_starts, starts, rss = [], [], []
+    for _ in range(max(options.repeat, 5)):  # the cold-start target is a median of 5
+        fresh, ready, resident = await _cold_start()
+        fresh_starts.append(fresh)
         starts.append(ready)
         rss.append(resident)
     figures.append(
         Figure(
             NAME,
-            "start to /health/ready (cold process, new SQLite db)",
+            "start to /health/ready (cold process, migrated SQLite db)",
             median(starts),
             "s",
-            "<= 1.5 s",
-            median(starts) <= 1.5,
+            "<= 1.0 s",
+            median(starts) <= 1.0,
             starts,
+        )
+    )
+    figures.append(
+        Figure(
+            NAME,
+            "start to /health/ready (cold process, new SQLite db, migrations included)",
+            median(fresh_starts),
+            "s",
+            "",
+            None,
+            fresh_starts,
         )
     )
     figures.append(
