@@ -18,6 +18,8 @@ from bot.deploys.watcher import tick as watch_deploys
 from bot.deploys.watcher import watch_loop as watch_deploys_loop
 from bot.incidents.capture import enrich_pending
 from bot.incidents.reminders import send_due_reminders, sync_channels
+from bot.paging.config import config_check as paging_config_check
+from bot.paging.service import run_pager
 from bot.rollback import recovery as rollback_recovery
 from handlers import (
     alert_actions,
@@ -75,6 +77,7 @@ BACKGROUND: list[Callable[[Container], Coroutine[Any, Any, None]]] = [
     rollback_recovery.on_start,
     runbook_recovery.on_start,
     watch_deploys_loop,
+    run_pager,
 ]
 
 # Jobs run by every tick (POST /tasks/tick and the in-process timer); each must be safe when
@@ -91,7 +94,11 @@ TICK_JOBS: list[Callable[[Container], Awaitable[None]]] = [
 ]
 
 # Extra validation run by `flare check-config` (runbooks, routes): (catalog, path) -> problems.
-CONFIG_CHECKS: list[Callable[[Catalog, Path], list[str]]] = [runbook_config_check, deploys_config_check]
+CONFIG_CHECKS: list[Callable[[Catalog, Path], list[str]]] = [
+    runbook_config_check,
+    deploys_config_check,
+    paging_config_check,
+]
 
 # Extra `flare` subcommands: each adds a subparser with set_defaults(func=...).
 CLI_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [

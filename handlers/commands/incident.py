@@ -26,6 +26,7 @@ from bot.incidents.text import parse_user
 from bot.incidents.types import DeclareRequest, snapshot
 from bot.slack.escape import channel_mention, escape, safe
 from handlers import postmortem
+from handlers.commands import page as page_commands
 from handlers.commands.usage import ephemeral, usage_error
 from handlers.incident_modal import open_declare_modal
 
@@ -43,6 +44,9 @@ HELP = "\n".join(
         "• `/incident action <text> [@owner]` — an action item for the post-mortem",
         "• `/incident ack` · `mitigate [text]` · `resolve [summary]` · `reopen`",
         "• `/incident timeline` — the last 20 events, only for you",
+        "• `/incident page <team> [message]` — page a team's on-call via PagerDuty; `/incident page` "
+        "lists who was paged",
+        "• `/incident oncall [team]` — who is on call now (PagerDuty)",
         "• `/incident postmortem` — a Markdown post-mortem draft from the timeline, uploaded here "
         "(notes starting `root cause:`, `trigger:` or `resolution:` pre-fill those sections)",
         "Anywhere:",
@@ -351,4 +355,6 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "resolve": _transition("resolve"),
     "reopen": _transition("reopen"),
     "postmortem": postmortem.subcommand,
+    "page": page_commands.cmd_page,
+    "oncall": page_commands.cmd_oncall,
 }

@@ -1,0 +1,43 @@
+"""`/incident oncall [team]`: who is on call now, from PagerDuty's REST API (`GET /oncalls`)."""
+
+from __future__ import annotations
+
+from bot.catalog import Catalog
+from bot.paging.client import PagerDutyError, PagerDutyGateway
+from bot.settings import environment
+from bot.slack.escape import escape, safe
+
+# Slack waits 3 s for the answer; leave room for the rest of the request.
+LOOKUP_TIMEOUT = 2.0
+
+
+async def on_call_text(catalog: Catalog, gateway: PagerDutyGateway, team: str) -> str:
+    """Who is on call for `team`, or how to make the command work."""
+    entry = catalog.teams[team]
+    pd = entry.pagerduty
+    if pd is None or not pd.api_token_env or not pd.escalation_policy:
+        return (
+            f"Flare cannot look up who is on call for {safe(team, 64)}: add `api_token_env` (a variable "
+            "holding a read-only PagerDuty REST API key) and `escalation_policy` (its ID, like PABC123) "
+            f"under `teams.{safe(team, 64)}.pagerduty` in the catalog."
+        )
+    token = environment().get(pd.api_token_env, "").strip()
+    if not token:
+        return (
+            f"{pd.api_token_env} is not set on the Flare server, "
+            f"so the on-call lookup for {safe(team, 64)} is off."
+        )
+    try:
+        people = await gateway.oncalls(token, pd.escalation_policy, timeout=LOOKUP_TIMEOUT)
+    except PagerDutyError as exc:
+        return (
+            f":warning: Could not ask PagerDuty who is on call for {safe(team, 64)}: "
+            f"{escape(exc.reason)}. Try again, or look in PagerDuty."
+        )
+    if not people:
+        return f"PagerDuty lists nobody on call for {safe(team, 64)} right now."
+    lines = [f"*On call for {safe(team, 64)}* (PagerDuty):"]
+    for person in people[:10]:
+        where = f" — {safe(person.schedule, 100)}" if person.schedule else ""
+        lines.append(f"• Level {person.level}: {safe(person.name, 100)}{where}")
+    return "\n".join(lines)

@@ -1,0 +1,84 @@
+"""Pure texts about pages: the card line, channel notices, the private note and `/incident page`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.incidents.text import slack_date, who
+from bot.slack.escape import escape, safe
+
+ADVICE = "Call the on-call directly."
+
+
+@dataclass(frozen=True)
+class PageView:
+    """What the renderers need of a page."""
+
+    team: str
+    state: str
+    requested_by: str
+    created_at: datetime
+    accepted_at: datetime | None
+    failed_at: datetime | None
+    last_error: str | None
+    alerted: bool
+
+
+def refused(reason: str | None) -> str:
+    """'PagerDuty refused the page: invalid routing key.'"""
+    return f"PagerDuty refused the page: {escape(reason or 'no reason given')}."
+
+
+def late(seconds: float, reason: str | None) -> str:
+    """Why a page that is still being retried is shown as not delivered."""
+    why = f" (last error: {escape(reason)})" if reason else ""
+    return f"PagerDuty has not accepted the page after {seconds:.0f} s{why}; Flare keeps retrying."
+
+
+def line(p: PageView) -> str:
+    """One page as mrkdwn: accepted with its time, waiting, or failed, loudly."""
+    team = safe(p.team, 64)
+    if p.state == "accepted" and p.accepted_at is not None:
+        return f":pager: Paged {team} on-call via PagerDuty at {slack_date(p.accepted_at)}"
+    if p.state == "failed":
+        return f":rotating_light: *Page to {team} on-call FAILED.* {refused(p.last_error)} *{ADVICE}*"
+    if p.alerted:
+        reason = f" (last error: {escape(p.last_error)})" if p.last_error else ""
+        return (
+            f":rotating_light: *Page to {team} on-call NOT delivered yet*{reason}; Flare keeps retrying. "
+            f"*{ADVICE}*"
+        )
+    return f":pager: Paging {team} on-call via PagerDuty (requested {slack_date(p.created_at)})…"
+
+
+def card_section(pages: Sequence[PageView], unconfigured: str | None) -> str | None:
+    """The card's paging section, or None when there is nothing to say."""
+    lines = [line(p) for p in pages]
+    if unconfigured:
+        lines.append(not_configured(unconfigured))
+    return "\n".join(lines) if lines else None
+
+
+def not_configured(team: str) -> str:
+    """Why a team was not paged."""
+    return (
+        f":warning: Not paged: paging is not configured for team {safe(team, 64)} "
+        "(add `pagerduty: {routing_key_env: ...}` to the team in the catalog)."
+    )
+
+
+def failure_notice(team: str, reason: str) -> str:
+    """The loud channel message (and private note) when a page failed or is late."""
+    return f":rotating_light: *Page to {safe(team, 64)} on-call failed.* {reason} *{ADVICE}*"
+
+
+def listing(pages: Sequence[PageView], human_id: str) -> str:
+    """`/incident page` without arguments: who was paged and when."""
+    if not pages:
+        return f"Nobody has been paged for {human_id} yet. `/incident page <team> [message]` pages a team."
+    rows = [f"*Pages for {human_id}*"]
+    for p in pages:
+        rows.append(f"• {line(p)} — requested by {who(p.requested_by)}")
+    return "\n".join(rows)
