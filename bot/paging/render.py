@@ -43,12 +43,12 @@ def line(p: PageView) -> str:
     if p.state == "accepted" and p.accepted_at is not None:
         return f":pager: Paged {team} on-call via PagerDuty at {slack_date(p.accepted_at)}"
     if p.state == "failed":
-        return f":rotating_light: *Page to {team} on-call FAILED.* {refused(p.last_error)} *{ADVICE}*"
+        return f":rotating_light: *Page to {team} on-call FAILED.* {refused(p.last_error)} {ADVICE}"
     if p.alerted:
         reason = f" (last error: {escape(p.last_error)})" if p.last_error else ""
         return (
             f":rotating_light: *Page to {team} on-call NOT delivered yet*{reason}; Flare keeps retrying. "
-            f"*{ADVICE}*"
+            f"{ADVICE}"
         )
     return f":pager: Paging {team} on-call via PagerDuty (requested {slack_date(p.created_at)})…"
 
@@ -71,7 +71,7 @@ def not_configured(team: str) -> str:
 
 def failure_notice(team: str, reason: str) -> str:
     """The loud channel message (and private note) when a page failed or is late."""
-    return f":rotating_light: *Page to {safe(team, 64)} on-call failed.* {reason} *{ADVICE}*"
+    return f":rotating_light: *Page to {safe(team, 64)} on-call failed.* {reason} {ADVICE}"
 
 
 def listing(pages: Sequence[PageView], human_id: str) -> str:
