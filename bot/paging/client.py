@@ -59,8 +59,16 @@ class PagerDutyGateway(Protocol):
 class HttpPagerDuty:
     """PagerDutyGateway on an aiohttp session."""
 
-    def __init__(self, session: aiohttp.ClientSession, events_url: str, api_url: str) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        events_url: str,
+        api_url: str,
+        *,
+        event_timeout: float = EVENT_TIMEOUT_SECONDS,
+    ) -> None:
         self.session = session
+        self.event_timeout = event_timeout
         self.events_url = events_url.rstrip("/")
         self.api_url = api_url.rstrip("/")
 
@@ -72,7 +80,7 @@ class HttpPagerDuty:
                 f"{self.events_url}/v2/enqueue",
                 data=data,
                 headers={"Content-Type": "application/json"},
-                timeout=aiohttp.ClientTimeout(total=EVENT_TIMEOUT_SECONDS),
+                timeout=aiohttp.ClientTimeout(total=self.event_timeout),
             ) as response:
                 text = await response.text()
                 status = response.status

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.catalog import Catalog
 from bot.container import Container
 from bot.observability.logging import register_secrets
-from bot.paging.client import HttpPagerDuty
+from bot.paging.client import EVENT_TIMEOUT_SECONDS, HttpPagerDuty
 from bot.paging.queue import WAKE_KEY
 from bot.paging.worker import PageWorker, WorkerConfig
 from bot.settings import environment
@@ -23,13 +23,17 @@ def secret_env_names(catalog: Catalog) -> list[str]:
 
 
 def gateway(c: Container) -> HttpPagerDuty:
-    """PagerDuty on the app's HTTP session, at the configured URLs."""
-    return HttpPagerDuty(c.http, c.settings.pagerduty_events_url, c.settings.pagerduty_api_url)
+    """PagerDuty on the app's HTTP session, at the configured URLs; a send ends before its lease."""
+    timeout = min(EVENT_TIMEOUT_SECONDS, c.settings.flare_outbox_lease_seconds * 0.75)
+    return HttpPagerDuty(
+        c.http, c.settings.pagerduty_events_url, c.settings.pagerduty_api_url, event_timeout=timeout
+    )
 
 
 def make_worker(c: Container) -> PageWorker:
     """A page worker configured from the settings."""
     config = WorkerConfig(
+        lease_seconds=c.settings.flare_outbox_lease_seconds,
         max_backoff=c.settings.flare_page_max_backoff_seconds,
         alert_after=c.settings.flare_page_alert_after_seconds,
     )
