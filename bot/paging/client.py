@@ -150,4 +150,6 @@ def _refusal(status: int, text: str) -> str:
     else:
         detail = f"HTTP {status}"
     detail = detail.strip().rstrip(".")
-    return (detail[:1].lower() + detail[1:])[:300]
+    if detail[1:2].islower():  # "Invalid routing key" reads "invalid routing key" after a colon
+        detail = detail[:1].lower() + detail[1:]
+    return detail[:300]

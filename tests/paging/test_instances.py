@@ -34,6 +34,7 @@ async def test_two_instances_send_one_trigger_per_page(
     await asyncio.sleep(1.0)  # anything sent twice would arrive by now
     keys = sorted(e.dedup_key for e in fake_pd.triggers())
     assert keys == sorted(f"flare-INC-{i}" for i in range(1, 7))
+
     async def all_accepted() -> bool:
         return {p.state for p in await pages(a)} == {"accepted"}
 
