@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalog import Catalog
-from bot.db.upsert import insert_ignore
+from bot.db.upsert import table_of
 from bot.incidents.models import Incident
 from bot.paging import events
 from bot.paging.models import Page, PageEvent
@@ -46,24 +48,24 @@ async def create_page(
     now: datetime,
 ) -> Page | None:
     """Store a page of `team` and queue its trigger; None if this team was already paged for it."""
-    key = events.dedup_key(incident.id, None if owning else team)
-    inserted = await insert_ignore(
-        session,
-        Page,
-        {
-            "incident_id": incident.id,
-            "team": team,
-            "dedup_key": key,
-            "requested_by": requested_by[:32],
-            "reason": reason,
-            "message": message,
-            "state": "pending",
-            "created_at": now,
-        },
-    )
-    if not inserted:
+    values: dict[str, Any] = {
+        "incident_id": incident.id,
+        "team": team,
+        "dedup_key": events.dedup_key(incident.id, None if owning else team),
+        "requested_by": requested_by[:32],
+        "reason": reason,
+        "message": message,
+        "state": "pending",
+        "created_at": now,
+    }
+    table = table_of(Page)
+    upsert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    # One round trip: insert unless this team was paged for the incident before (or concurrently).
+    stmt = upsert(table).on_conflict_do_nothing().returning(table.c.id)
+    page_id = (await session.execute(stmt, values)).scalar_one_or_none()
+    if page_id is None:
         return None
-    page = (await session.execute(select(Page).where(Page.dedup_key == key))).scalar_one()
+    page = Page(id=page_id, **values)  # a detached copy of what was stored
     await queue_trigger(session, page, incident, now=now)
     return page
 
@@ -84,18 +86,18 @@ async def queue_trigger(session: AsyncSession, page: Page, incident: Incident, *
         message=page.message,
         when=now,
     )
-    session.add(
-        PageEvent(
-            page_id=page.id,
-            action="trigger",
-            body=body,
-            status="pending",
-            attempts=0,
-            not_before=now,
-            created_at=now,
-        )
+    await session.execute(
+        insert(table_of(PageEvent)),
+        {
+            "page_id": page.id,
+            "action": "trigger",
+            "body": body,
+            "status": "pending",
+            "attempts": 0,
+            "not_before": now,
+            "created_at": now,
+        },
     )
-    await session.flush()
     mark_dirty(session)
 
 

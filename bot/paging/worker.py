@@ -184,10 +184,8 @@ class PageWorker:
             await self._refused(item, problem)
             return
         body = item.body
-        waited = (self.c.clock.now() - item.page_created_at).total_seconds()
-        if item.action == "trigger" and channel is None and waited < self.config.channel_wait:
-            await self._postpone(item, 0.1)
-            return
+        if item.action == "trigger" and channel is None:
+            channel = await self._wait_for_channel(item)
         if item.action == "trigger" and channel is not None:
             url = f"https://slack.com/app_redirect?channel={channel.channel_id}"
             human = f"INC-{item.incident_id}"
@@ -230,21 +228,24 @@ class PageWorker:
                 )
             )
 
-    async def _postpone(self, item: _Claimed, seconds: float) -> None:
-        async with self.c.transaction() as session:
-            await session.execute(
-                update(PageEvent)
-                .where(PageEvent.id == item.event_id, PageEvent.lease_owner == self.owner)
-                .values(
-                    not_before=self.c.clock.now() + timedelta(seconds=seconds),
-                    lease_owner=None,
-                    lease_until=None,
-                )
-            )
+    def _wake_in(self, seconds: float) -> None:
+        asyncio.get_running_loop().call_later(max(seconds, 0.0), self.wake)
+
+    async def _wait_for_channel(self, item: _Claimed) -> SlackRef | None:
+        """The incident channel, waiting briefly for Slack to create it so the page can link to it."""
+        key = f"incident:{item.incident_id}"
+        while (self.c.clock.now() - item.page_created_at).total_seconds() < self.config.channel_wait:
+            await asyncio.sleep(0.02)
+            async with self.c.db.sessions() as session:
+                channel = await session.get(SlackRef, key)
+            if channel is not None:
+                return channel
+        return None
 
     async def _retry(self, item: _Claimed, exc: PagerDutyRetry) -> None:
         base = exc.retry_after if exc.retry_after is not None else 2.0 ** min(item.attempts, 10)
         delay = min(self.config.max_backoff, base) * random.uniform(0.9, 1.1)
+        self._wake_in(delay)
         log.warning(
             "pagerduty event not accepted; will retry",
             extra={"action": item.action, "error": exc.reason, "attempt": item.attempts + 1},
