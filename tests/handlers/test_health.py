@@ -58,8 +58,8 @@ async def test_deep_reports_every_check_with_status_and_latency(flare: Flare) ->
     assert body["services"]["cloud_run"]["status"] == "healthy"
     assert body["services"]["sentry"]["status"] == "degraded"
     summary = body["summary"]
-    assert summary["total"] == 5
-    assert summary["healthy"] + summary["degraded"] + summary["unhealthy"] == 5
+    assert summary["total"] == 6
+    assert summary["healthy"] + summary["degraded"] + summary["unhealthy"] == 6
     assert body["status"] == "degraded", "a non-critical check that is not healthy degrades the whole"
 
 
