@@ -27,7 +27,7 @@ class Page(Base):
     requested_by: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(String(16))  # declare | severity | manual
     message: Mapped[str | None] = mapped_column(Text)
-    # pending (trigger not yet accepted) | accepted | failed (refused for good)
+    # pending (trigger not yet accepted) | accepted | failed (refused for good) | cancelled (resolved first)
     state: Mapped[str] = mapped_column(String(16), default="pending")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     accepted_at: Mapped[datetime | None]

@@ -79,3 +79,20 @@ async def follow_up_refused(
         f"{escape(reason)}. Do it in PagerDuty so nobody keeps being paged."
     )
     await enqueue(session, post_message(channel_ref(incident.channel_key), text=text))
+
+
+async def cancelled(c: Container, session: AsyncSession, page: Page) -> None:
+    """The incident was resolved before PagerDuty took the page: it is not sent at all."""
+    incident = await queries.load(session, page.incident_id)
+    if incident is None:
+        return
+    await record_event(
+        session,
+        incident.id,
+        kind="page_cancelled",
+        text=f"Page to {page.team} on-call not sent: {page.last_error}",
+        actor="flare",
+        occurred_at=c.clock.now(),
+        data={"team": page.team, "dedup_key": page.dedup_key},
+    )
+    await flows.refresh(c, session, incident)

@@ -42,6 +42,8 @@ def line(p: PageView) -> str:
     team = safe(p.team, 64)
     if p.state == "accepted" and p.accepted_at is not None:
         return f":pager: Paged {team} on-call via PagerDuty at {slack_date(p.accepted_at)}"
+    if p.state == "cancelled":
+        return f":pager: Page to {team} on-call not sent: the incident was resolved before PagerDuty took it."
     if p.state == "failed":
         return f":rotating_light: *Page to {team} on-call FAILED.* {refused(p.last_error)} {ADVICE}"
     if p.alerted:

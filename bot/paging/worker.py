@@ -176,8 +176,11 @@ class PageWorker:
             channel = await session.get(SlackRef, f"incident:{item.incident_id}")
         if page is None:
             return
-        if item.action != "trigger" and page.state == "failed":
-            await self._finish(item, "skipped", "the page itself was refused")
+        if item.action != "trigger" and page.state in ("failed", "cancelled"):
+            await self._finish(item, "skipped", f"the page itself was {page.state}")
+            return
+        if item.action == "trigger" and await self._resolved_meanwhile(item):
+            await self._cancel(item)
             return
         key, problem = self._routing_key(item.team)
         if key is None:
@@ -227,6 +230,31 @@ class PageWorker:
                     lease_until=None,
                 )
             )
+
+    async def _resolved_meanwhile(self, item: _Claimed) -> bool:
+        """True when the incident was resolved in Flare before PagerDuty took the page (no phone rings)."""
+        async with self.c.db.sessions() as session:
+            found = await session.scalar(
+                select(
+                    exists().where(
+                        PageEvent.page_id == item.page_id,
+                        PageEvent.action == "resolve",
+                        PageEvent.status == "pending",
+                        PageEvent.id > item.event_id,
+                    )
+                )
+            )
+        return bool(found)
+
+    async def _cancel(self, item: _Claimed) -> None:
+        reason = "the incident was resolved before PagerDuty took the page"
+        await self._finish(item, "skipped", reason)
+        async with self.c.transaction() as session:
+            page = await session.get(Page, item.page_id, with_for_update=True)
+            if page is not None and page.state == "pending":
+                page.state, page.last_error = "cancelled", reason
+                await session.flush()
+                await notify.cancelled(self.c, session, page)
 
     def _wake_in(self, seconds: float) -> None:
         asyncio.get_running_loop().call_later(max(seconds, 0.0), self.wake)

@@ -152,3 +152,24 @@ async def test_a_hanging_pagerduty_does_not_hold_up_the_declaration(
     assert fake_pd.events == []
     (page,) = await pages(paging_flare)
     assert page.state == "pending"
+
+
+async def test_an_incident_resolved_before_pagerduty_took_the_page_rings_no_phone(
+    paging_flare: Flare, fake_slack: FakeSlack, fake_pd: FakePagerDuty
+) -> None:
+    fake_pd.down_status = 503
+    channel = await declare(paging_flare, fake_slack, "P0 checkout is failing --service checkout")
+    await fake_pd.wait_for(lambda: len(fake_pd.attempts) >= 1)
+    await incident_command(paging_flare, "resolve false alarm", channel)
+    fake_pd.down_status = None
+
+    async def cancelled() -> bool:
+        return [p.state for p in await pages(paging_flare)] == ["cancelled"]
+
+    await eventually(cancelled, timeout=15)
+    await settle(paging_flare)
+    assert fake_pd.events == []
+    assert [e.status for e in await page_events(paging_flare)] == ["skipped", "skipped"]
+    assert "not sent: the incident was resolved" in text_of(card(fake_slack, channel))
+    assert len(await timeline(paging_flare, 1, "page_cancelled")) == 1
+    assert (await deep(paging_flare))["status"] == "healthy"
