@@ -1,8 +1,9 @@
 """PagerDuty over HTTP: Events API v2 (`POST /v2/enqueue`) and REST `GET /oncalls`.
 
-Written on the app's aiohttp session rather than a PagerDuty SDK: the maintained Python clients
-(`pagerduty`, `pdpyras`) are synchronous and retry inside the call, while a page here must be
-retried from the durable queue with a deadline that fits the caller. Each call is one JSON request.
+Written on the app's aiohttp session rather than PagerDuty's SDK: the maintained clients
+(`pagerduty` 7.x on a synchronous httpx Client, `pdpyras` on requests) block the event loop and
+retry inside the call with `time.sleep`, while a page here must be retried from the durable queue
+with a deadline that fits its caller. Each call is one JSON request.
 """
 
 from __future__ import annotations
