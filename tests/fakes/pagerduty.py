@@ -164,6 +164,8 @@ class FakePagerDuty:
         )
 
     async def _oncalls(self, request: web.Request) -> web.Response:
+        if self.hang:
+            await asyncio.sleep(3600)
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Token token=") or auth[len("Token token=") :] not in self.tokens:
             return web.json_response({"error": {"message": "Unauthorized", "code": 2006}}, status=401)

@@ -100,3 +100,12 @@ async def test_oncall_lists_who_is_on_call_or_says_how_to_turn_it_on(
     fake_pd.tokens.clear()
     refused = await incident_command(paging_flare, "oncall payments", "C0GENERAL")
     assert "PagerDuty refused the API token (HTTP 401)" in refused
+
+
+async def test_oncall_answers_within_slacks_budget_when_pagerduty_hangs(
+    paging_flare: Flare, fake_pd: FakePagerDuty
+) -> None:
+    fake_pd.hang = True
+    answer = await incident_command(paging_flare, "oncall payments", "C0GENERAL")
+    assert "Could not ask PagerDuty who is on call for payments" in answer
+    assert "TimeoutError" in answer
