@@ -70,13 +70,13 @@ async def undelivered(c: Container, session: AsyncSession, page: Page, reason: s
 async def follow_up_refused(
     c: Container, session: AsyncSession, page: Page, action: str, reason: str
 ) -> None:
-    """An acknowledge or resolve PagerDuty refused: said in the channel (the page itself went out)."""
+    """An acknowledge or resolve that failed for good: said in the channel (the page itself went out)."""
     incident = await queries.load(session, page.incident_id)
     if incident is None:
         return
     text = (
-        f":warning: PagerDuty refused to {action} the page to {safe(page.team, 64)} on-call: "
-        f"{escape(reason)}. Do it in PagerDuty so nobody keeps being paged."
+        f":warning: The {action} of the page to {safe(page.team, 64)} on-call did not reach PagerDuty. "
+        f"{escape(reason)} Do it in PagerDuty so nobody keeps being paged."
     )
     await enqueue(session, post_message(channel_ref(incident.channel_key), text=text))
 

@@ -27,13 +27,18 @@ class PageView:
 
 
 def refused(reason: str | None) -> str:
-    """'PagerDuty refused the page: invalid routing key.'"""
-    return f"PagerDuty refused the page: {escape(reason or 'no reason given')}."
+    """'PagerDuty refused the page: invalid routing key.' (plain text; escaped where it is shown)."""
+    return f"PagerDuty refused the page: {reason or 'no reason given'}."
+
+
+def not_sent(reason: str) -> str:
+    """Why Flare itself could not send a page (plain text)."""
+    return f"Flare could not send the page: {reason}."
 
 
 def late(seconds: float, reason: str | None) -> str:
-    """Why a page that is still being retried is shown as not delivered."""
-    why = f" (last error: {escape(reason)})" if reason else ""
+    """Why a page that is still being retried is shown as not delivered (plain text)."""
+    why = f" (last error: {reason})" if reason else ""
     return f"PagerDuty has not accepted the page after {seconds:.0f} s{why}; Flare keeps retrying."
 
 
@@ -45,7 +50,8 @@ def line(p: PageView) -> str:
     if p.state == "cancelled":
         return f":pager: Page to {team} on-call not sent: the incident was resolved before PagerDuty took it."
     if p.state == "failed":
-        return f":rotating_light: *Page to {team} on-call FAILED.* {refused(p.last_error)} {ADVICE}"
+        why = escape(p.last_error or refused(None))
+        return f":rotating_light: *Page to {team} on-call FAILED.* {why} {ADVICE}"
     if p.alerted:
         reason = f" (last error: {escape(p.last_error)})" if p.last_error else ""
         return (
@@ -72,8 +78,8 @@ def not_configured(team: str) -> str:
 
 
 def failure_notice(team: str, reason: str) -> str:
-    """The loud channel message (and private note) when a page failed or is late."""
-    return f":rotating_light: *Page to {safe(team, 64)} on-call failed.* {reason} {ADVICE}"
+    """The loud channel message (and private note) when a page failed or is late; `reason` is plain."""
+    return f":rotating_light: *Page to {safe(team, 64)} on-call failed.* {escape(reason)} {ADVICE}"
 
 
 def listing(pages: Sequence[PageView], human_id: str) -> str:

@@ -184,7 +184,7 @@ class PageWorker:
             return
         key, problem = self._routing_key(item.team)
         if key is None:
-            await self._refused(item, problem)
+            await self._refused(item, problem, by_pagerduty=False)
             return
         body = item.body
         if item.action == "trigger" and channel is None:
@@ -295,21 +295,26 @@ class PageWorker:
                     update(Page).where(Page.id == item.page_id).values(last_error=exc.reason[:2000])
                 )
 
-    async def _refused(self, item: _Claimed, reason: str) -> None:
-        log.error("pagerduty refused an event", extra={"action": item.action, "error": reason})
+    async def _refused(self, item: _Claimed, reason: str, *, by_pagerduty: bool = True) -> None:
+        log.error(
+            "page event failed for good",
+            extra={"action": item.action, "error": reason, "refused_by_pagerduty": by_pagerduty},
+        )
         await self._finish(item, "failed", reason)
+        # The whole sentence is kept: it is shown on the card, in /incident page and on /health/deep.
+        sentence = render.refused(reason) if by_pagerduty else render.not_sent(reason)
         async with self.c.transaction() as session:
             page = await session.get(Page, item.page_id, with_for_update=True)
             if page is None:
                 return
             if item.action != "trigger":
-                await notify.follow_up_refused(self.c, session, page, item.action, reason)
+                await notify.follow_up_refused(self.c, session, page, item.action, sentence)
                 return
             now = self.c.clock.now()
-            page.state, page.failed_at, page.last_error = "failed", now, reason[:2000]
+            page.state, page.failed_at, page.last_error = "failed", now, sentence[:2000]
             page.alerted_at = page.alerted_at or now
             await session.flush()
-            await notify.undelivered(self.c, session, page, render.refused(reason), kind="failed")
+            await notify.undelivered(self.c, session, page, sentence, kind="failed")
 
     async def _accepted(self, item: _Claimed) -> None:
         await self._finish(item, "sent", None)

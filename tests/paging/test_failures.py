@@ -47,7 +47,7 @@ async def test_an_invalid_routing_key_is_told_to_the_channel_the_declarer_health
     (failed,) = await timeline(paging_flare, 1, "page_failed")
     assert "invalid routing key" in failed.text
     (page,) = await pages(paging_flare)
-    assert (page.state, page.last_error) == ("failed", "invalid routing key")
+    assert (page.state, page.last_error) == ("failed", "PagerDuty refused the page: invalid routing key.")
     health = await deep(paging_flare)
     assert health["status"] == "degraded"
     assert "invalid routing key" in health["detail"]
@@ -63,7 +63,7 @@ async def test_an_unset_routing_key_variable_fails_loudly_and_the_declaration_st
 ) -> None:
     monkeypatch.delenv("FLARE_TEST_PD_PAYMENTS_KEY")
     channel = await declare(paging_flare, fake_slack, "P0 checkout is failing --service checkout")
-    expected = "FLARE_TEST_PD_PAYMENTS_KEY is not set on the Flare server"
+    expected = "Flare could not send the page: FLARE_TEST_PD_PAYMENTS_KEY is not set on the Flare server."
     await fake_slack.wait_for(lambda: any(expected in n for n in notices(fake_slack, channel)))
     assert fake_pd.attempts == []
 
