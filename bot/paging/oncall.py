@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.catalog import Catalog
 from bot.paging.client import PagerDutyError, PagerDutyGateway
 from bot.settings import environment
@@ -41,3 +43,29 @@ async def on_call_text(catalog: Catalog, gateway: PagerDutyGateway, team: str) -
         where = f" — {safe(person.schedule, 100)}" if person.schedule else ""
         lines.append(f"• Level {person.level}: {safe(person.name, 100)}{where}")
     return "\n".join(lines)
+
+
+async def modal_line(catalog: Catalog, gateway: PagerDutyGateway) -> str | None:
+    """'On call now (PagerDuty): payments: Priya Patel · …' for the declare modal; None if nothing to show."""
+    env = environment()
+    lookups = {
+        name: (team.pagerduty.escalation_policy, env.get(team.pagerduty.api_token_env, "").strip())
+        for name, team in sorted(catalog.teams.items())
+        if team.pagerduty and team.pagerduty.api_token_env and team.pagerduty.escalation_policy
+    }
+    wanted = {name: (policy, token) for name, (policy, token) in lookups.items() if token and policy}
+    if not wanted:
+        return None
+    answers = await asyncio.gather(
+        *(gateway.oncalls(token, policy, timeout=LOOKUP_TIMEOUT) for policy, token in wanted.values()),
+        return_exceptions=True,
+    )
+    parts = []
+    for name, answer in zip(wanted, answers, strict=True):
+        if isinstance(answer, BaseException):
+            parts.append(f"{safe(name, 64)}: _unknown (PagerDuty did not answer)_")
+        elif answer:
+            parts.append(f"{safe(name, 64)}: {safe(answer[0].name, 100)}")
+        else:
+            parts.append(f"{safe(name, 64)}: _nobody_")
+    return ":pager: *On call now* (PagerDuty) — " + " · ".join(parts[:10])

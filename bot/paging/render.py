@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot.incidents.text import slack_date, who
 from bot.slack.escape import escape, safe
@@ -90,3 +91,12 @@ def listing(pages: Sequence[PageView], human_id: str) -> str:
     for p in pages:
         rows.append(f"• {line(p)} — requested by {who(p.requested_by)}")
     return "\n".join(rows)
+
+
+def with_oncall(view: dict[str, Any], line: str) -> dict[str, Any]:
+    """The declare modal with the on-call line right after the severity input."""
+    blocks = [b for b in view.get("blocks", []) if b.get("block_id") != "oncall"]
+    at = next((i + 1 for i, b in enumerate(blocks) if b.get("block_id") == "severity"), len(blocks))
+    context = {"type": "context", "block_id": "oncall", "elements": [{"type": "mrkdwn", "text": line[:2900]}]}
+    blocks.insert(at, context)
+    return {**view, "blocks": blocks}

@@ -118,7 +118,9 @@ def register(bolt: AsyncApp, container: Container) -> None:
         inv = parse(text, command)
         if not text or (inv.sub == "declare" and not inv.args):
             await ack()
-            modal = open_declare_modal(client, inv.trigger_id, container.catalog)
+            modal = open_declare_modal(
+                client, inv.trigger_id, container.catalog, oncall=page_commands.oncall_line(container)
+            )
             container.spawn(modal, name="incident-declare-modal")
             return
         handler = SUBCOMMANDS.get(inv.sub)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,3 +84,12 @@ async def cmd_oncall(c: Container, inv: Invocation) -> dict[str, Any]:
     if team not in c.catalog.teams:
         return usage_error(f"Unknown team '{team}' (teams: {_teams(c)}).", ONCALL_USAGE, example)
     return ephemeral(await oncall.on_call_text(c.catalog, service.gateway(c), team))
+
+
+def oncall_line(c: Container) -> Callable[[], Awaitable[str | None]]:
+    """The declare modal's on-call lookup (teams with an API token and escalation policy)."""
+
+    async def lookup() -> str | None:
+        return await oncall.modal_line(c.catalog, service.gateway(c))
+
+    return lookup

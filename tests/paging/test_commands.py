@@ -109,3 +109,20 @@ async def test_oncall_answers_within_slacks_budget_when_pagerduty_hangs(
     answer = await incident_command(paging_flare, "oncall payments", "C0GENERAL")
     assert "Could not ask PagerDuty who is on call for payments" in answer
     assert "TimeoutError" in answer
+
+
+async def test_the_declare_modal_shows_who_is_on_call_beside_the_severity(
+    paging_flare: Flare, fake_slack: FakeSlack, fake_pd: FakePagerDuty
+) -> None:
+    reply = await paging_flare.slack.command("/incident", "", user="U0ALICE01")
+    assert reply.status == 200
+    await fake_slack.wait_for(lambda: len(fake_slack.calls_to("views.update")) == 1)
+    opened, updated = fake_slack.views
+    assert updated["id"] == opened["id"]
+    ids = [b.get("block_id") for b in updated["blocks"]]
+    assert ids.index("oncall") == ids.index("severity") + 1
+    (context,) = [b for b in updated["blocks"] if b.get("block_id") == "oncall"]
+    assert "payments: Priya Patel" in context["elements"][0]["text"]
+    assert [b.get("block_id") for b in opened["blocks"]].count("oncall") == 0
+    # Submitting the updated modal still declares.
+    assert updated["callback_id"] == opened["callback_id"]
