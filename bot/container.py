@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +47,8 @@ class Container:
     cloudrun: CloudRunGateway
     http: aiohttp.ClientSession
     identity: BotIdentity = field(default_factory=BotIdentity)
+    # Other background workers woken after a commit that marked them (session.info["flare_wake"]).
+    wakers: dict[str, Callable[[], None]] = field(default_factory=dict)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @asynccontextmanager
@@ -56,6 +58,10 @@ class Container:
             yield session
         if session.info.pop("flare_outbox_dirty", False):
             self.dispatcher.wake()
+        for name in session.info.pop("flare_wake", ()):
+            waker = self.wakers.get(name)
+            if waker is not None:
+                waker()
 
     def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
         """Run `coro` in the background; shutdown waits for it. Failures are logged, not lost."""

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     flare_outbox_max_backoff_seconds: float = Field(default=60.0, ge=0.05, le=3600.0)
     flare_shutdown_timeout_seconds: float = Field(default=7.0, ge=0.5, le=30.0)
     flare_event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+    # PagerDuty (issue #18): where pages go, and how long before a page not yet accepted is shown.
+    pagerduty_events_url: str = "https://events.pagerduty.com"
+    pagerduty_api_url: str = "https://api.pagerduty.com"
+    flare_page_alert_after_seconds: float = Field(default=60.0, ge=1.0, le=3600.0)
+    flare_page_max_backoff_seconds: float = Field(default=30.0, ge=0.05, le=600.0)
 
     @field_validator("slack_api_url")
     @classmethod
@@ -84,6 +89,13 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_dir_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("pagerduty_events_url", "pagerduty_api_url")
+    @classmethod
+    def _pagerduty_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
 
     @field_validator("log_level", mode="before")
     @classmethod

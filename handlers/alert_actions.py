@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.alerts import actions
 from bot.alerts.render import ACK_ACTION, DECLARE_ACTION
 from bot.container import Container
+from handlers.commands import page as page_commands
 from handlers.incident_modal import open_declare_modal
 
 log = logging.getLogger("flare.alerts")
@@ -61,6 +62,7 @@ def register(bolt: AsyncApp, container: Container) -> None:
                 service=service,
                 description=description,
                 origin=f"alert-group:{info.id}",
+                oncall=page_commands.oncall_line(container),
             ),
             name="alert-declare-modal",
         )

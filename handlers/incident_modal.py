@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
+
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.catalog import Catalog
 from bot.incidents.modals import declare_modal, text_modal
 from bot.incidents.types import IncidentSnapshot
+from bot.paging.render import with_oncall
+
+log = logging.getLogger("flare.incidents")
 
 
 async def open_declare_modal(
@@ -19,12 +26,28 @@ async def open_declare_modal(
     service: str | None = None,
     description: str = "",
     origin: str | None = None,
+    oncall: Callable[[], Awaitable[str | None]] | None = None,
 ) -> None:
-    """Open the declare modal, pre-filled; `origin` (e.g. "alert-group:17") is recorded on the incident."""
+    """Open the declare modal, pre-filled; `origin` (e.g. "alert-group:17") is recorded on the incident.
+
+    With `oncall`, the modal is then updated to show who is on call beside the severity (the
+    lookup may take up to 2 s, so it never delays the modal itself).
+    """
     view = declare_modal(
         catalog, title=title, severity=severity, service=service, description=description, origin=origin
     )
-    await client.views_open(trigger_id=trigger_id, view=view)
+    opened = await client.views_open(trigger_id=trigger_id, view=view)
+    line = await oncall() if oncall is not None else None
+    if not line:
+        return
+    stored = opened.get("view") or {}
+    try:
+        await client.views_update(
+            view_id=stored.get("id"), hash=stored.get("hash"), view=with_oncall(view, line)
+        )
+    except SlackApiError as exc:
+        # hash_conflict / not_found: the person already changed, submitted or closed the modal.
+        log.info("declare modal not updated with the on-call", extra={"error": exc.response.get("error")})
 
 
 async def open_text_modal(

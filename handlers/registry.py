@@ -14,6 +14,8 @@ from bot.catalog import Catalog
 from bot.container import Container
 from bot.deploys.config import config_check as deploys_config_check
 from bot.deploys.watcher import watch_loop as watch_deploys_loop
+from bot.paging.config import config_check as paging_config_check
+from bot.paging.service import run_pager
 from bot.rollback import recovery as rollback_recovery
 from handlers import (
     alert_actions,
@@ -71,10 +73,15 @@ BACKGROUND: list[Callable[[Container], Coroutine[Any, Any, None]]] = [
     rollback_recovery.on_start,
     runbook_recovery.on_start,
     watch_deploys_loop,
+    run_pager,
 ]
 
 # Extra validation run by `flare check-config` (runbooks, routes): (catalog, path) -> problems.
-CONFIG_CHECKS: list[Callable[[Catalog, Path], list[str]]] = [runbook_config_check, deploys_config_check]
+CONFIG_CHECKS: list[Callable[[Catalog, Path], list[str]]] = [
+    runbook_config_check,
+    deploys_config_check,
+    paging_config_check,
+]
 
 # Extra `flare` subcommands: each adds a subparser with set_defaults(func=...).
 CLI_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [

@@ -7,6 +7,7 @@ from pydantic import model_validator
 from bot.catalog.base import StrictModel
 from bot.catalog.deploys import DeploySettings
 from bot.catalog.incidents import IncidentSettings
+from bot.catalog.paging import PagingPolicy
 from bot.catalog.rbac import EnvironmentAccess, RollbackPolicy
 from bot.catalog.routing import Routing
 from bot.catalog.services import (
@@ -36,6 +37,7 @@ class Catalog(StrictModel):
     routes: Routing = Routing()
     webhooks: Webhooks = Webhooks()
     deploys: DeploySettings = DeploySettings()
+    paging: PagingPolicy = PagingPolicy()
 
     @model_validator(mode="after")
     def _unique_service_names(self) -> Catalog:

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from bot.catalog.base import ChannelId, StrictModel, UserGroupId, UserId
+from bot.catalog.paging import TeamPagerDuty
 
 SeverityName = Literal["P0", "P1", "P2", "P3"]
 SEVERITY_ORDER: tuple[SeverityName, ...] = ("P0", "P1", "P2", "P3")
@@ -101,6 +102,7 @@ class Team(StrictModel):
     channel: ChannelId
     responders: list[UserId] = []
     user_group: UserGroupId | None = None
+    pagerduty: TeamPagerDuty | None = None
 
 
 class Severity(StrictModel):

@@ -9,6 +9,7 @@ from bot.cloudrun.models import ServiceRef
 from bot.container import Container
 from bot.health.checks import Outcome, Probe, Report, run_probes
 from bot.observability.report import sentry_active
+from bot.paging.health import paging_outcome
 from bot.slack.gateway import SlackCallError
 from bot.slack.stats import pending_stats
 
@@ -64,6 +65,7 @@ def deep_probes(c: Container) -> list[Probe]:
         Probe("cloud_run", cloud_run, timeout=4.0),
         Probe("sentry", sentry, timeout=1.0),
         Probe("outbox", outbox, timeout=3.0),
+        Probe("paging", lambda: paging_outcome(c), timeout=3.0),
     ]
 
 

@@ -23,6 +23,7 @@ from bot.incidents.models import ActionItem, Incident
 from bot.incidents.naming import channel_name
 from bot.incidents.timeline import record_event
 from bot.incidents.types import DeclareRequest, snapshot
+from bot.paging import hooks as paging
 from bot.postmortem import requests as postmortem
 from bot.slack.escape import truncate
 from bot.slack.outbox import (
@@ -156,7 +157,8 @@ async def declare(
     for event in suspects.events:
         await record_event(session, new_id, **event)
     await deploy_suspects.link_declared(session, new_id, suspects.deploy_ids, now)
-    await _open_channel(c, session, incident, suspects.card_text)
+    paging_section = await paging.on_declared(c, session, incident)
+    await _open_channel(c, session, incident, suspects.card_text, paging_section)
     return incident
 
 
@@ -165,7 +167,7 @@ async def _by_dedup_key(session: AsyncSession, key: str) -> Incident | None:
 
 
 async def _open_channel(
-    c: Container, session: AsyncSession, incident: Incident, suspects: str | None
+    c: Container, session: AsyncSession, incident: Incident, suspects: str | None, paging_section: str | None
 ) -> None:
     key = incident.channel_key
     channel = channel_ref(key)
@@ -176,7 +178,7 @@ async def _open_channel(
     users = list(dict.fromkeys(u for u in people if u and _is_user(u)))
     if users:
         items.append(invite(channel, users))
-    text, blocks = render.card(s, suspects=suspects)
+    text, blocks = render.card(s, suspects=suspects, paging=paging_section)
     items.append(post_message(channel, text=text, blocks=blocks, key=incident.card_key))
     items.append(pin_message(incident.card_key, lane=lane))
     items.append(set_topic(channel, render.topic(s)))
@@ -197,7 +199,8 @@ async def refresh(
     s = snapshot(incident)
     channel = channel_ref(incident.channel_key)
     suspects = await deploy_suspects.card_section(session, c.catalog, incident.service, incident.declared_at)
-    text, blocks = render.card(s, suspects=suspects)
+    paging_section = await paging.card_section(c, session, incident)
+    text, blocks = render.card(s, suspects=suspects, paging=paging_section)
     await enqueue(
         session, update_message(incident.card_key, lane=lane_for(channel), text=text, blocks=blocks)
     )
@@ -257,6 +260,7 @@ async def change_status(
         data={"from": previous, "to": target, "note": note},
     )
     await _post(session, incident, render.status_notice(snapshot(incident), actor, previous, note))
+    await paging.on_status_changed(c, session, incident, action)
     await refresh(c, session, incident, topic=True, announce=True)
     if action == "resolve" and c.catalog.incidents.postmortem_on_resolve:
         await postmortem.request(c, session, incident, actor=actor, trigger="resolve")
@@ -285,6 +289,7 @@ async def change_severity(
         data={"from": previous, "to": severity},
     )
     await _post(session, incident, render.severity_notice(snapshot(incident), actor, previous))
+    await paging.on_severity_changed(c, session, incident, previous)
     await refresh(c, session, incident, topic=True, announce=True)
 
 

@@ -40,8 +40,10 @@ def headline(s: IncidentSnapshot) -> str:
     return f"{s.human_id} · {s.severity} · {status_label(s.status)}: {safe(s.title, 200)}"
 
 
-def card(s: IncidentSnapshot, *, suspects: str | None = None) -> tuple[str, Blocks]:
-    """The pinned summary card: (fallback text, blocks); `suspects` is the deploys' ready mrkdwn."""
+def card(
+    s: IncidentSnapshot, *, suspects: str | None = None, paging: str | None = None
+) -> tuple[str, Blocks]:
+    """The pinned summary card: (fallback text, blocks); `suspects` and `paging` are ready mrkdwn."""
     title = f"{STATUS_EMOJI.get(s.status, '')} *{s.human_id}: {safe(s.title, 200)}*".strip()
     fields = [
         f"*Severity*\n{severity_badge(s.severity)}",
@@ -62,6 +64,8 @@ def card(s: IncidentSnapshot, *, suspects: str | None = None) -> tuple[str, Bloc
     elif s.last_update_text:
         update = rich(s.last_update_text, DESCRIPTION_LIMIT - 100)
         blocks.append(_section(f"*Latest update* ({slack_date(s.last_update_at)})\n{update}"))
+    if paging:
+        blocks.append(_section(truncate(paging, DESCRIPTION_LIMIT)))
     if suspects:
         blocks.append(_section(truncate(suspects, DESCRIPTION_LIMIT)))
     blocks.append(_context(f"Declared by {who(s.declared_by)} · `/incident help` for commands"))

@@ -83,6 +83,24 @@ class Metrics:
             ["service", "env", "status"],
             registry=r,
         )
+        self.pagerduty_events = Counter(
+            "pagerduty_events_total",
+            "PagerDuty Events API v2 calls by action and result (accepted, retry, refused)",
+            ["action", "result"],
+            registry=r,
+        )
+        self.pages_undelivered = Counter(
+            "pages_undelivered_total",
+            "Pages shown as not delivered: refused by PagerDuty (failed) or not accepted in time (late)",
+            ["reason"],
+            registry=r,
+        )
+        self.page_delivery_seconds = Histogram(
+            "page_delivery_seconds",
+            "Time from a page being requested to PagerDuty accepting its trigger",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
+            registry=r,
+        )
 
         # Delivery metrics over the last 30 days, recomputed from the database on each scrape.
         delivery = ["service", "env"]

@@ -26,6 +26,7 @@ from bot.incidents.text import parse_user
 from bot.incidents.types import DeclareRequest, snapshot
 from bot.slack.escape import channel_mention, escape, safe
 from handlers import postmortem
+from handlers.commands import page as page_commands
 from handlers.commands.usage import ephemeral, usage_error
 from handlers.incident_modal import open_declare_modal
 
@@ -43,6 +44,9 @@ HELP = "\n".join(
         "• `/incident action <text> [@owner]` — an action item for the post-mortem",
         "• `/incident ack` · `mitigate [text]` · `resolve [summary]` · `reopen`",
         "• `/incident timeline` — the last 20 events, only for you",
+        "• `/incident page <team> [message]` — page a team's on-call via PagerDuty; `/incident page` "
+        "lists who was paged",
+        "• `/incident oncall [team]` — who is on call now (PagerDuty)",
         "• `/incident postmortem` — a Markdown post-mortem draft from the timeline, uploaded here "
         "(notes starting `root cause:`, `trigger:` or `resolution:` pre-fill those sections)",
         "Anywhere:",
@@ -114,7 +118,9 @@ def register(bolt: AsyncApp, container: Container) -> None:
         inv = parse(text, command)
         if not text or (inv.sub == "declare" and not inv.args):
             await ack()
-            modal = open_declare_modal(client, inv.trigger_id, container.catalog)
+            modal = open_declare_modal(
+                client, inv.trigger_id, container.catalog, oncall=page_commands.oncall_line(container)
+            )
             container.spawn(modal, name="incident-declare-modal")
             return
         handler = SUBCOMMANDS.get(inv.sub)
@@ -351,4 +357,6 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "resolve": _transition("resolve"),
     "reopen": _transition("reopen"),
     "postmortem": postmortem.subcommand,
+    "page": page_commands.cmd_page,
+    "oncall": page_commands.cmd_oncall,
 }

@@ -26,6 +26,8 @@ BodyCheck = Callable[[web.Request, Credentials, bytes], None]
 # (decoded JSON, request, now) -> Parsed, raising PayloadError
 Parser = Callable[[Any, web.Request, datetime], Parsed]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# (decoded JSON, request) -> an answer when the payload is not for alert intake, else None
+Intercept = Callable[[Any, web.Request], Awaitable[web.StreamResponse | None]]
 
 
 def endpoint(
@@ -34,6 +36,7 @@ def endpoint(
     *,
     before_body: Callable[[web.Request, Credentials], None] | None = None,
     after_body: BodyCheck | None = None,
+    intercept: Intercept | None = None,
 ) -> Handler:
     """A POST handler: 404 if the source is not enabled, 401/413/400 as due, 200 once stored."""
 
@@ -67,7 +70,12 @@ def endpoint(
             c.metrics.webhook_auth_failures.labels(source).inc()
             return json_error(401, str(exc))
         try:
-            parsed = parse(load_json(body), request, c.clock.now())
+            payload = load_json(body)
+            if intercept is not None:
+                answer = await intercept(payload, request)
+                if answer is not None:
+                    return answer
+            parsed = parse(payload, request, c.clock.now())
         except PayloadError as exc:
             c.metrics.alerts_received.labels(source, "invalid").inc()
             return json_error(400, str(exc), field=exc.field)

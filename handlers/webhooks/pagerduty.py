@@ -1,5 +1,7 @@
 """POST /webhooks/pagerduty: PagerDuty v3 webhooks, signed; X-Webhook-Id makes a redelivery a no-op.
 
+Webhooks about incidents Flare paged (incident_key flare-INC-<n>) update that incident instead.
+
 X-PagerDuty-Signature may carry several `v1=<hex>` values (while a secret rotates); any match is enough.
 """
 
@@ -13,6 +15,8 @@ from aiohttp import web
 from bot.alerts.alert import Parsed
 from bot.alerts.parsing import stable_key
 from bot.alerts.sources import pagerduty
+from bot.paging import sync
+from handlers.keys import CONTAINER
 from handlers.webhooks.auth import AuthFailed, Credentials, equal, hmac_hex
 from handlers.webhooks.common import endpoint
 
@@ -39,4 +43,12 @@ def _parse(payload: Any, request: web.Request, now: datetime) -> Parsed:
     return parsed
 
 
-handle = endpoint("pagerduty", _parse, after_body=_signature)
+async def _flare_page(payload: Any, request: web.Request) -> web.StreamResponse | None:
+    """Webhooks about Flare's own pages go to the incident, not to alert intake (no echo loop)."""
+    key = sync.flare_key(payload)
+    if key is None:
+        return None
+    return web.json_response(await sync.handle(request.app[CONTAINER], payload, key))
+
+
+handle = endpoint("pagerduty", _parse, after_body=_signature, intercept=_flare_page)

@@ -37,7 +37,7 @@ async def test_serve_answers_slack_and_health_then_stops_on_sigterm_within_8s(
             async with session.get(server.url + "/health/deep") as response:
                 body = await response.json()
             assert response.status == 200
-            assert set(body["services"]) == {"database", "slack", "cloud_run", "sentry", "outbox"}
+            assert set(body["services"]) == {"database", "slack", "cloud_run", "sentry", "outbox", "paging"}
             assert body["services"]["slack"]["status"] == "healthy"
 
             # A request still in flight when SIGTERM arrives is answered before the process exits.

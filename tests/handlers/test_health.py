@@ -49,7 +49,7 @@ async def test_deep_reports_every_check_with_status_and_latency(flare: Flare) ->
     status, body = await flare.get("/health/deep")
     assert status == 200
     assert body["check"] == "deep"
-    assert set(body["services"]) == {"database", "slack", "cloud_run", "sentry", "outbox"}
+    assert set(body["services"]) == {"database", "slack", "cloud_run", "sentry", "outbox", "paging"}
     for check in body["services"].values():
         assert check["status"] in {"healthy", "degraded", "unhealthy"}
         assert isinstance(check["latency_ms"], float | int)
@@ -58,8 +58,8 @@ async def test_deep_reports_every_check_with_status_and_latency(flare: Flare) ->
     assert body["services"]["cloud_run"]["status"] == "healthy"
     assert body["services"]["sentry"]["status"] == "degraded"
     summary = body["summary"]
-    assert summary["total"] == 5
-    assert summary["healthy"] + summary["degraded"] + summary["unhealthy"] == 5
+    assert summary["total"] == 6
+    assert summary["healthy"] + summary["degraded"] + summary["unhealthy"] == 6
     assert body["status"] == "degraded", "a non-critical check that is not healthy degrades the whole"
 
 
