@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import model_validator
 
 from bot.catalog.base import StrictModel
+from bot.catalog.console import ConsoleAccess
 from bot.catalog.deploys import DeploySettings
 from bot.catalog.incidents import IncidentSettings
 from bot.catalog.rbac import EnvironmentAccess, RollbackPolicy
@@ -36,6 +37,7 @@ class Catalog(StrictModel):
     routes: Routing = Routing()
     webhooks: Webhooks = Webhooks()
     deploys: DeploySettings = DeploySettings()
+    console: ConsoleAccess = ConsoleAccess()
 
     @model_validator(mode="after")
     def _unique_service_names(self) -> Catalog:

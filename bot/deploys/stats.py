@@ -149,15 +149,19 @@ def pairs_of(catalog: Catalog, service: str | None = None) -> list[tuple[str, st
     ]
 
 
-async def delivery_stats(
-    session: AsyncSession,
-    catalog: Catalog,
-    now: datetime,
-    days: int = DEFAULT_DAYS,
-    service: str | None = None,
-) -> list[DeliveryStats]:
-    """The metrics over the `days` before `now`, per service and environment (one service if given)."""
-    start = now - timedelta(days=days)
+@dataclass(frozen=True)
+class Facts:
+    """What the metrics are computed from: changes (from 48 h before the start), rollbacks, incidents."""
+
+    changes: list[Change]
+    rollbacks: list[Failure]
+    incidents: list[Restore]
+
+
+async def load_facts(
+    session: AsyncSession, start: datetime, now: datetime, service: str | None = None
+) -> Facts:
+    """The deploys, rollbacks and incidents that count for a window from `start` to `now`."""
     deploys = select(Deploy.id, Deploy.service, Deploy.env, Deploy.started_at, Deploy.finished_at).where(
         Deploy.kind == "deploy",
         Deploy.status == "succeeded",
@@ -183,11 +187,24 @@ async def delivery_stats(
     ]
     ran = [Failure(s, e, at) for s, e, at in (await session.execute(rollbacks)).all() if at is not None]
     declared = [Restore(str(s), d, r) for s, d, r in (await session.execute(incidents)).all()]
+    return Facts(changes, ran, declared)
+
+
+async def delivery_stats(
+    session: AsyncSession,
+    catalog: Catalog,
+    now: datetime,
+    days: int = DEFAULT_DAYS,
+    service: str | None = None,
+) -> list[DeliveryStats]:
+    """The metrics over the `days` before `now`, per service and environment (one service if given)."""
+    start = now - timedelta(days=days)
+    facts = await load_facts(session, start, now, service)
     return compute(
         pairs_of(catalog, service),
-        changes,
-        ran,
-        declared,
+        facts.changes,
+        facts.rollbacks,
+        facts.incidents,
         start=start,
         days=days,
         incident_envs=catalog.deploys.incident_envs,

@@ -21,6 +21,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.slack_oidc import FakeOidc
+
 BOT_TOKEN = "xoxb-test-0000-flare-token"
 TEAM_ID = "T0FLARE01"
 BOT_USER_ID = "U0FLAREBOT"
@@ -131,11 +133,14 @@ class FakeSlack:
         self._site: web.TCPSite | None = None
         self.port = 0
         self._changed = asyncio.Event()
+        # Sign in with Slack (OpenID Connect): tests/fakes/slack_oidc.py.
+        self.oidc = FakeOidc(self)
 
     # ----------------------------------------------------------------- lifecycle
     async def start(self, port: int = 0) -> FakeSlack:
         """Listen on 127.0.0.1 (a random port unless given)."""
         app = web.Application(client_max_size=10 * 1024 * 1024)
+        self.oidc.register(app)
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/respond/{token}", self._respond)
