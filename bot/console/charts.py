@@ -25,6 +25,8 @@ _STYLE = Style(
     title_font_size=13,
     tooltip_font_size=11,
 )
+# Severity charts use the console's severity colours (P0 red ... P3 slate).
+_SEVERITY_STYLE = Style(**{**_STYLE.to_dict(), "colors": ("#dc2626", "#ea580c", "#ca8a04", "#64748b")})
 _SVG = "{http://www.w3.org/2000/svg}"
 
 
@@ -44,7 +46,7 @@ def svg(chart: Chart, *, nonce: str) -> str:
     else:
         kind = pygal.Bar
     drawing = kind(
-        style=_STYLE,
+        style=_SEVERITY_STYLE if chart.stacked else _STYLE,
         width=640,
         height=260,
         show_legend=len(chart.series) > 1,
@@ -75,10 +77,22 @@ def svg(chart: Chart, *, nonce: str) -> str:
     tree = drawing.render_tree()
     for parent in tree.iter():
         for child in list(parent):
-            if child.tag in (f"{_SVG}script", "script"):
+            if not isinstance(child.tag, str):  # comments
+                continue
+            tag = child.tag.removeprefix(_SVG)
+            if tag == "script" or "tooltip" in child.get("class", "").split():
+                # pygal's script-driven tooltip (its config script and hidden overlay): the <title>s
+                # below give native tooltips, so a strict CSP needs neither.
                 parent.remove(child)
-            elif child.tag in (f"{_SVG}style", "style"):
+            elif tag == "style":
                 child.set("nonce", nonce)
+            elif child.get("style") is not None:
+                del child.attrib["style"]
+    heading = tree.find(f"{_SVG}title")
+    if heading is None:
+        heading = tree.find("title")
+    if heading is not None:
+        heading.text = chart.title  # pygal names an untitled chart "Pygal"
     tree.set("role", "img")
     tree.set("aria-label", chart.title)
     ElementTree.register_namespace("", "http://www.w3.org/2000/svg")

@@ -95,7 +95,8 @@ class FakeOidc:
             for p in self.people.values()
         )
         body = (
-            "<!doctype html><title>Sign in with Slack (fake)</title><h1>Sign in with Slack (fake)</h1>"
+            "<!doctype html><link rel=icon href='data:,'><title>Sign in with Slack (fake)</title>"
+            "<h1>Sign in with Slack (fake)</h1>"
             f"<p>Flare asks for: {html.escape(query.get('scope', ''))}</p>"
             f'<form method="post">{hidden}{buttons}<button name="user" value="">Cancel</button></form>'
         )
