@@ -40,8 +40,13 @@ def headline(s: IncidentSnapshot) -> str:
     return f"{s.human_id} · {s.severity} · {status_label(s.status)}: {safe(s.title, 200)}"
 
 
-def card(s: IncidentSnapshot, *, suspects: str | None = None) -> tuple[str, Blocks]:
-    """The pinned summary card: (fallback text, blocks); `suspects` is the deploys' ready mrkdwn."""
+def card(
+    s: IncidentSnapshot, *, suspects: str | None = None, console_url: str | None = None
+) -> tuple[str, Blocks]:
+    """The pinned summary card: (fallback text, blocks); `suspects` is the deploys' ready mrkdwn.
+
+    `console_url` (the incident's page in the web console, when the console is on) adds a link.
+    """
     title = f"{STATUS_EMOJI.get(s.status, '')} *{s.human_id}: {safe(s.title, 200)}*".strip()
     fields = [
         f"*Severity*\n{severity_badge(s.severity)}",
@@ -64,7 +69,10 @@ def card(s: IncidentSnapshot, *, suspects: str | None = None) -> tuple[str, Bloc
         blocks.append(_section(f"*Latest update* ({slack_date(s.last_update_at)})\n{update}"))
     if suspects:
         blocks.append(_section(truncate(suspects, DESCRIPTION_LIMIT)))
-    blocks.append(_context(f"Declared by {who(s.declared_by)} · `/incident help` for commands"))
+    footer = f"Declared by {who(s.declared_by)} · `/incident help` for commands"
+    if console_url:
+        footer += f" · <{console_url}|View in console>"
+    blocks.append(_context(footer))
     blocks.append(card_actions(s))
     return headline(s), blocks
 
