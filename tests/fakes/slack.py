@@ -738,6 +738,15 @@ def _multipart_payload(data: bytes, content_type: str) -> bytes:
 async def _serve_forever(port: int) -> None:
     fake = await FakeSlack().start(port)
     print(f"fake Slack listening: SLACK_API_URL={fake.base_url} SLACK_BOT_TOKEN={fake.token}", flush=True)
+    # Sign in with Slack for the console (README, "Console"): two people of this workspace, one of another.
+    fake.oidc.add_person("U0ALICE01", "Alice Admin")
+    fake.oidc.add_person("U0BOB0001", "Bob Oncall")
+    fake.oidc.add_person("U0MALLORY", "Mallory Outsider", team_id="T0OTHERWS1")
+    print(
+        f"Sign in with Slack: SLACK_CLIENT_ID={fake.oidc.client_id} "
+        f"SLACK_CLIENT_SECRET={fake.oidc.client_secret}",
+        flush=True,
+    )
     seen = 0
     while True:
         await asyncio.sleep(0.2)
