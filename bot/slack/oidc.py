@@ -73,8 +73,12 @@ async def exchange_code(
         )
         info = await user_client.openid_connect_userInfo()
     except SlackApiError as exc:
-        error = exc.response.get("error") if exc.response is not None else None
-        raise OidcError(f"Slack refused the sign-in ({error or 'no reason given'})") from None
+        data = getattr(exc.response, "data", None)
+        error = data.get("error") if isinstance(data, dict) else None
+        if error is None:
+            status = getattr(exc.response, "status_code", "?")
+            raise OidcError(f"Slack could not finish the sign-in (HTTP {status})") from None
+        raise OidcError(f"Slack refused the sign-in ({error})") from None
     except (aiohttp.ClientError, TimeoutError):
         raise OidcError("Slack could not be reached to finish the sign-in") from None
     claims = id_token_claims(str(token.get("id_token") or ""))

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
 
+import pytest
 from sqlalchemy import select
 from yarl import URL
 
 from bot.console.models import ConsoleSession
+from bot.settings import Settings
+from handlers.app import create_app
 from tests.conftest import Flare
 from tests.console.conftest import ALICE, CAROL, MALLORY, SRE_GROUP, Browser, StartConsole, sign_in
 from tests.fakes.slack import TEAM_ID, FakeSlack
@@ -188,3 +192,46 @@ async def test_no_secret_reaches_a_page(console: Flare, browser_factory: Callabl
         _, body, _ = await browser.get(path)
         assert not [s for s in secrets if s in body], path
     await asyncio.sleep(0)
+
+
+async def test_slack_refusing_or_failing_the_exchange_is_explained(
+    console: Flare, fake_slack: FakeSlack, browser_factory: Callable[[Flare], Browser]
+) -> None:
+    fake_slack.oidc.failures["openid.connect.token"] = "invalid_code"
+    status, body, _ = await sign_in(browser_factory(console), ALICE)
+    assert status == 502
+    assert "Slack refused the sign-in (invalid_code). Try again in a minute." in body
+    fake_slack.oidc.failures["openid.connect.userInfo"] = 503
+    status, body, _ = await sign_in(browser_factory(console), ALICE)
+    assert status == 502
+    assert "Slack could not finish the sign-in (HTTP 503). Try again in a minute." in body
+    async with console.container.db.sessions() as session:
+        assert (await session.execute(select(ConsoleSession))).scalars().all() == []
+    # Once Slack answers again, signing in works.
+    assert (await sign_in(browser_factory(console), ALICE))[0] == 302
+
+
+async def test_group_check_failing_in_slack_is_a_503_not_a_refusal(
+    start_console: StartConsole, fake_slack: FakeSlack, browser_factory: Callable[[Flare], Browser]
+) -> None:
+    flare = await start_console(groups=[SRE_GROUP])
+    fake_slack.fail("usergroups.users.list", status=200, error="internal_error")
+    status, body, _ = await sign_in(browser_factory(flare), ALICE)
+    assert status == 503
+    assert f"could not read the user group(s) {SRE_GROUP} from Slack" in body
+
+
+async def test_console_off_is_logged_once_at_info(
+    make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="flare"):
+        create_app(make_settings())
+    off = [r for r in caplog.records if r.getMessage() == "console off"]
+    assert len(off) == 1
+    assert off[0].levelno == logging.INFO
+    assert off[0].missing == [
+        "SLACK_CLIENT_ID",
+        "SLACK_CLIENT_SECRET",
+        "FLARE_PUBLIC_URL",
+        "FLARE_SESSION_SECRET",
+    ]

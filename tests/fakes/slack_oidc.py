@@ -59,6 +59,8 @@ class FakeOidc:
     grants: dict[str, Grant] = field(default_factory=dict)
     tokens: dict[str, Person] = field(default_factory=dict)
     authorize_requests: list[dict[str, str]] = field(default_factory=list)
+    # Scripted failures: method -> an error to answer (ok: false) or an HTTP status (int) to return once.
+    failures: dict[str, str | int] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def add_person(
@@ -138,8 +140,22 @@ class FakeOidc:
         self.slack._changed.set()
         return web.json_response(response)
 
+    def _scripted(self, method: str, params: dict[str, Any]) -> web.Response | None:
+        failure = self.failures.pop(method, None)
+        if failure is None:
+            return None
+        if isinstance(failure, int):
+            from tests.fakes.slack import Call
+
+            self.slack.calls.append(Call(method, params, time.monotonic(), failure, {}))
+            return web.Response(status=failure, text="upstream error")
+        return self._record(method, params, {"ok": False, "error": failure})
+
     async def _token(self, request: web.Request) -> web.Response:
         form = {k: str(v) for k, v in (await request.post()).items()}
+        scripted = self._scripted("openid.connect.token", {"code": form.get("code")})
+        if scripted is not None:
+            return scripted
         client_id, client_secret = _basic(request.headers.get("Authorization", ""))
         client_id = client_id or form.get("client_id", "")
         client_secret = client_secret or form.get("client_secret", "")
@@ -175,6 +191,9 @@ class FakeOidc:
         return self._record("openid.connect.token", params, body)
 
     async def _user_info(self, request: web.Request) -> web.Response:
+        scripted = self._scripted("openid.connect.userInfo", {})
+        if scripted is not None:
+            return scripted
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else ""
         if not token:
