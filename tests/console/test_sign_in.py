@@ -9,13 +9,15 @@ from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from yarl import URL
 
 from bot.console.models import ConsoleSession
+from bot.incidents.models import Incident
 from bot.settings import Settings
 from handlers.app import create_app
 from tests.conftest import Flare
+from tests.console import seed
 from tests.console.conftest import ALICE, CAROL, MALLORY, SRE_GROUP, Browser, StartConsole, sign_in
 from tests.fakes.slack import TEAM_ID, FakeSlack
 from tests.fakes.slack_oidc import CLIENT_ID
@@ -235,3 +237,36 @@ async def test_console_off_is_logged_once_at_info(
         "FLARE_PUBLIC_URL",
         "FLARE_SESSION_SECRET",
     ]
+
+
+async def test_cookies_are_secure_when_the_public_url_is_https(
+    start_console: StartConsole, browser_factory: Callable[[Flare], Browser]
+) -> None:
+    flare = await start_console(flare_public_url="https://flare.acme.test")
+    status, _, response = await browser_factory(flare).get("/ui/login")
+    assert status == 302
+    query = dict(parse_qsl(urlsplit(response.headers["Location"]).query))
+    assert query["redirect_uri"] == "https://flare.acme.test/ui/auth/callback"
+    cookie = response.cookies["flare_console_login"]
+    assert cookie["secure"]
+    assert cookie["httponly"]
+
+
+async def test_external_text_is_escaped_once(
+    console: Flare, browser_factory: Callable[[Flare], Browser]
+) -> None:
+    async with console.container.transaction() as session:
+        await session.execute(
+            insert(Incident),
+            [
+                seed.incident_row(
+                    1, console.container.clock.now(), title='<script>alert("x")</script> & <b>co</b>'
+                )
+            ],
+        )
+    browser = browser_factory(console)
+    await sign_in(browser, ALICE)
+    for path in ("/ui/incidents", "/ui/incidents/INC-1"):
+        _, body, _ = await browser.get(path)
+        assert "<script>alert" not in body, path
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;co&lt;/b&gt;" in body, path
