@@ -17,6 +17,7 @@ from bot.catalog import Catalog
 from bot.console.text import between, channel_app_url, channel_web_url, iso, utc_text
 from bot.deploys.models import Deploy, DeployLink
 from bot.deploys.views import view_of
+from bot.incidents import queries
 from bot.incidents.lifecycle import status_label
 from bot.incidents.models import Incident
 from bot.postmortem import load
@@ -131,13 +132,14 @@ async def incident_page(
 ) -> IncidentPage:
     """The incident page; `after` is the id of the last event of the previous timeline page."""
     workspace = catalog.incidents.slack_workspace_url
-    sources = await load.load(session, incident, workspace_url=workspace)
-    events = sources.events
+    # The whole timeline is read (one query), but only the page shown gets its links looked up.
+    events = await load.timeline(session, incident.id)
     start = 0
     if after is not None:
         start = next((n + 1 for n, e in enumerate(events) if e.id == after), 0)
     shown = events[start : start + page_size]
-    slack = SlackLinks.of(sources.refs, workspace)
+    refs = await load.page_references(session, incident, events, shown, workspace_url=workspace)
+    slack = SlackLinks.of(refs, workspace)
     cache: dict[object, str | None] = {}
     rows = [
         EventRow(
@@ -155,7 +157,7 @@ async def incident_page(
     previous_after: int | None = None
     if start > 0:
         previous_after = events[start - page_size - 1].id if start - page_size - 1 >= 0 else 0
-    channel = sources.incident.channel_id
+    channel = (await queries.channel_ids(session, [incident])).get(incident.id)
     fields = [
         f
         for f in (
@@ -203,7 +205,9 @@ async def incident_page(
         page_start=start,
         next_after=shown[-1].id if shown and end < len(events) else None,
         previous_after=previous_after,
-        actions=[ActionRow(a.text, a.owner, a.status) for a in sources.action_items],
+        actions=[
+            ActionRow(a.text, a.owner, a.status) for a in await queries.action_items(session, incident.id)
+        ],
         alerts=await _alert_groups(session, incident.id),
         deploys=await _suspects(session, incident.id),
     )

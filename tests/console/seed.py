@@ -133,13 +133,17 @@ async def timeline(session: AsyncSession, incident_id: int, count: int, start: d
     rows = []
     for n in range(count):
         data: dict[str, Any] = {}
+        kind, text = "note", f"Note {n}: checked the <dashboard> & saw error rate at {n % 100}%"
         if n % 10 == 0:
             data = {"permalink": f"https://acme-flare.slack.com/archives/C0HIST00001/p{1700000000000000 + n}"}
+        elif n % 10 == 5:  # an alert of a linked group: its message key is looked up, its URL linked
+            kind, text = "alert_fired", f"Fired: CheckoutErrors {n}"
+            data = {"alert_id": n, "group_id": 1, "url": f"https://prometheus.acme.test/graph?g0.expr=a{n}"}
         rows.append(
             {
                 "incident_id": incident_id,
-                "kind": "note",
-                "text": f"Note {n}: checked the <dashboard> & saw error rate at {n % 100}%",
+                "kind": kind,
+                "text": text,
                 "actor": "U0BOB0001",
                 "occurred_at": start + timedelta(seconds=n),
                 "recorded_at": start + timedelta(seconds=n),

@@ -111,6 +111,18 @@ async def test_sign_in_browse_read_compare_chart_and_log_out(
     assert "the card-network certificate expired" in body
     assert await page.locator("dt:text-is('Commander') + dd").inner_text() == "U0BOB0001"
     assert "Rotated the certificate" in body
+    # Timeline links go to the Slack messages Flare posted, on the workspace's URL.
+    update_row = page.locator("table.timeline tr", has_text="Rotated the certificate")
+    message = await update_row.get_by_role("link", name="message").get_attribute("href")
+    assert message is not None
+    assert message.startswith(f"https://acme-flare.slack.com/archives/{channel}/p")
+    card = (
+        await page.locator("table.timeline tr", has_text="Declared P1")
+        .get_by_role("link")
+        .get_attribute("href")
+    )
+    assert card is not None
+    assert card.startswith(f"https://acme-flare.slack.com/archives/{channel}/p")
     await shot(page, "03-incident")
 
     # The post-mortem: newest version first, rendered (tables), then v1, then the diff.

@@ -102,6 +102,8 @@ async def test_incident_timeline_is_paginated_with_links(db: Database) -> None:
         assert len(first.events) == incident_view.TIMELINE_PAGE
         assert first.events[0].links == [("message", f"{WORKSPACE}/archives/C0HIST00001/p1700000000000000")]
         assert first.previous_after is None
+        assert first.events[5].kind == "alert_fired"
+        assert first.events[5].links == [("alert", "https://prometheus.acme.test/graph?g0.expr=a5")]
         second = await incident_view.incident_page(
             session, catalog, incident, now=NOW, team="T1", after=first.next_after
         )
