@@ -32,8 +32,8 @@ from bench.common import (
 from bot.db.engine import Database
 from tests.console import seed
 from tests.console.conftest import SESSION_SECRET, Browser, sign_in
-from tests.console.test_browser import ARGS, CHROMIUM
 from tests.fakes.slack_oidc import CLIENT_ID, CLIENT_SECRET
+from tests.support.chromium import ARGS, EXECUTABLE
 
 NAME = "console"
 TARGET_MS = 300.0
@@ -84,7 +84,7 @@ async def _server_side(base: str, repeat: int) -> dict[str, list[float]]:
 async def _chromium(base: str, repeat: int) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {}
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = await p.chromium.launch(executable_path=EXECUTABLE, args=ARGS)
         page = await browser.new_page()
         await page.goto(base + "/ui/incidents")
         await page.get_by_role("button", name="Continue as Alice Admin").click()

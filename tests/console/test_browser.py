@@ -15,17 +15,8 @@ from tests.conftest import API_TOKEN, Flare
 from tests.console.conftest import MALLORY, SRE_GROUP, StartConsole
 from tests.console.story import P1_TITLE, history, p1_with_two_drafts
 from tests.fakes.slack import TEAM_ID, FakeSlack
+from tests.support.chromium import ARGS, EXECUTABLE
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "console"
 pytestmark = pytest.mark.slow
 
@@ -35,7 +26,7 @@ async def chromium() -> AsyncIterator[Browser]:
     """Debian's Chromium, headless (Playwright's own browser download is not used)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = await p.chromium.launch(executable_path=EXECUTABLE, args=ARGS)
         yield browser
         await browser.close()
 
