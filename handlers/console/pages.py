@@ -121,7 +121,11 @@ async def services(request: web.Request) -> web.StreamResponse:
     """GET /ui/services: what serves now, recent changes and the open incident of each service."""
     c = container(request)
     async with c.db.sessions() as session:
-        cards = await services_view.service_cards(session, c.catalog)
+        known = await services_view.watched(session)
+    pairs = [(s.name, env) for s in c.catalog.services for env in s.environments]
+    live = await services_view.live_serving(c.cloudrun, c.catalog, [p for p in pairs if p not in known])
+    async with c.db.sessions() as session:
+        cards = await services_view.service_cards(session, c.catalog, live)
     return page(request, "services.html", {"cards": cards})
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from bot.cloudrun.run_v2_gateway import RunV2Gateway
 from bot.console import delivery_view, incident_view, incidents_view, postmortem_view, services_view
 from bot.console.charts import svg
 from bot.db.engine import Database
@@ -15,6 +16,7 @@ from bot.incidents.models import Incident
 from bot.postmortem.models import PostmortemDraft
 from tests.console import seed
 from tests.console.conftest import WORKSPACE, console_catalog
+from tests.fakes.cloudrun import FakeCloudRun
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -215,3 +217,36 @@ async def test_services_show_watcher_state_changes_and_open_incident(db: Databas
     assert len(production.changes) == services_view.RECENT
     assert checkout.envs[1].serving == []
     assert cards[1].open_incident is None
+
+
+async def test_services_read_cloud_run_live_where_the_watcher_has_nothing(
+    db: Database, fake_cloudrun: FakeCloudRun
+) -> None:
+    catalog = console_catalog()
+    gateway = RunV2Gateway(fake_cloudrun.url, read_retry_seconds=0)
+    async with db.transaction() as session:
+        await seed.watch_state(session, "checkout", "production", {"checkout-00041": 100}, NOW)
+    async with db.sessions() as session:
+        assert await services_view.watched(session) == {("checkout", "production")}
+    staging = fake_cloudrun.service("acme-staging", "us-central1", "checkout")
+    pairs = [("checkout", "staging"), ("search", "production")]
+    live = await services_view.live_serving(gateway, catalog, pairs)
+    assert live[("checkout", "staging")] == {staging.revisions[-1].name: 100}
+    async with db.sessions() as session:
+        cards = await services_view.service_cards(session, catalog, live)
+    production, staging_card = cards[0].envs
+    assert (production.source, production.serving) == ("watcher", [("checkout-00041", 100)])
+    assert staging_card.source == "Cloud Run (live)"
+    assert staging_card.serving == [(staging.revisions[-1].name, 100)]
+
+    fake_cloudrun.fail("get_service", 403, times=2)
+    refused = await services_view.live_serving(gateway, catalog, pairs)
+    assert all(isinstance(v, str) and v.startswith("Cloud Run: ") for v in refused.values()), refused
+    async with db.sessions() as session:
+        cards = await services_view.service_cards(session, catalog, refused)
+    assert cards[0].envs[1].serving == []
+    assert cards[0].envs[1].watch_error == refused[("checkout", "staging")]
+
+    fake_cloudrun.delays["get_service"] = 1.0
+    slow = await services_view.live_serving(gateway, catalog, pairs[:1], timeout=0.2)
+    assert slow == {("checkout", "staging"): "Cloud Run did not answer within 0.2 s"}
