@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -43,7 +42,8 @@ def _session_id(request: web.Request) -> str | None:
     raw = request.cookies.get(auth.SESSION_COOKIE)
     if not raw or len(raw) > 4096:
         return None
-    opened = request.app[SEALER].open(raw, now=time.time(), max_age=_lifetime(request).total_seconds())
+    now = container(request).clock.now().timestamp()
+    opened = request.app[SEALER].open(raw, now=now, max_age=_lifetime(request).total_seconds())
     sid = opened.get("sid") if opened else None
     return sid if isinstance(sid, str) else None
 
@@ -180,7 +180,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
             lifetime=_lifetime(request),
         )
     response = web.HTTPFound(consumed.next_path)
-    sealed = request.app[SEALER].seal({"sid": sid}, now=time.time())
+    sealed = request.app[SEALER].seal({"sid": sid}, now=c.clock.now().timestamp())
     response.set_cookie(
         auth.SESSION_COOKIE, sealed, **_cookie_args(request, int(_lifetime(request).total_seconds()))
     )

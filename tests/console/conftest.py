@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 
 from bot.catalog import Catalog, parse_catalog
+from bot.clock import Clock
 from bot.settings import Settings
 from bot.slack.dispatcher import DispatcherConfig
 from handlers.app import create_app
@@ -87,7 +88,9 @@ async def start_console(
     runners: list[web.AppRunner] = []
     http = aiohttp.ClientSession()
 
-    async def start(*, groups: list[str] | None = None, **overrides: Any) -> Flare:
+    async def start(
+        *, groups: list[str] | None = None, clock: Clock | None = None, **overrides: Any
+    ) -> Flare:
         port = free_port()
         values: dict[str, Any] = {
             "slack_client_id": CLIENT_ID,
@@ -97,7 +100,10 @@ async def start_console(
         }
         values.update(overrides)
         app = create_app(
-            make_settings(**values), catalog=console_catalog(groups), dispatcher_config=FAST_DELIVERY
+            make_settings(**values),
+            catalog=console_catalog(groups),
+            dispatcher_config=FAST_DELIVERY,
+            clock=clock,
         )
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await runner.setup()

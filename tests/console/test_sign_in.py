@@ -21,6 +21,7 @@ from tests.console import seed
 from tests.console.conftest import ALICE, CAROL, MALLORY, SRE_GROUP, Browser, StartConsole, sign_in
 from tests.fakes.slack import TEAM_ID, FakeSlack
 from tests.fakes.slack_oidc import CLIENT_ID
+from tests.support.clock import ManualClock
 
 
 async def test_sign_in_through_slack_opens_the_console(
@@ -270,3 +271,18 @@ async def test_external_text_is_escaped_once(
         _, body, _ = await browser.get(path)
         assert "<script>alert" not in body, path
         assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;co&lt;/b&gt;" in body, path
+
+
+async def test_a_session_ends_after_its_lifetime(
+    start_console: StartConsole, browser_factory: Callable[[Flare], Browser]
+) -> None:
+    clock = ManualClock()
+    flare = await start_console(clock=clock, flare_session_hours=12)
+    browser = browser_factory(flare)
+    await sign_in(browser, ALICE)
+    clock.advance(hours=11, minutes=59)
+    assert (await browser.get("/ui/incidents"))[0] == 200
+    clock.advance(minutes=2)
+    status, _, response = await browser.get("/ui/incidents")
+    assert status == 302
+    assert response.headers["Location"].startswith("/ui/login")
