@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.alerts.models import AlertGroup
 from bot.catalog import Catalog
 from bot.console.text import between, channel_app_url, channel_web_url, iso, utc_text
+from bot.console.timeline_page import read_page
 from bot.deploys.models import Deploy, DeployLink
 from bot.deploys.views import view_of
 from bot.incidents import queries
@@ -132,13 +133,10 @@ async def incident_page(
 ) -> IncidentPage:
     """The incident page; `after` is the id of the last event of the previous timeline page."""
     workspace = catalog.incidents.slack_workspace_url
-    # The whole timeline is read (one query), but only the page shown gets its links looked up.
-    events = await load.timeline(session, incident.id)
-    start = 0
-    if after is not None:
-        start = next((n + 1 for n, e in enumerate(events) if e.id == after), 0)
-    shown = events[start : start + page_size]
-    refs = await load.page_references(session, incident, events, shown, workspace_url=workspace)
+    timeline = await read_page(session, incident.id, after=after, page_size=page_size)
+    shown = timeline.events
+    # Status notices pair with their channel posts in timeline order, so all of them are given.
+    refs = await load.page_references(session, incident, timeline.notices, shown, workspace_url=workspace)
     slack = SlackLinks.of(refs, workspace)
     cache: dict[object, str | None] = {}
     rows = [
@@ -153,10 +151,6 @@ async def incident_page(
         )
         for e in shown
     ]
-    end = start + len(shown)
-    previous_after: int | None = None
-    if start > 0:
-        previous_after = events[start - page_size - 1].id if start - page_size - 1 >= 0 else 0
     channel = (await queries.channel_ids(session, [incident])).get(incident.id)
     fields = [
         f
@@ -201,10 +195,10 @@ async def incident_page(
         channel_web=channel_web_url(workspace, channel),
         channel_app=channel_app_url(team, channel),
         events=rows,
-        event_total=len(events),
-        page_start=start,
-        next_after=shown[-1].id if shown and end < len(events) else None,
-        previous_after=previous_after,
+        event_total=timeline.total,
+        page_start=timeline.start,
+        next_after=timeline.next_after,
+        previous_after=timeline.previous_after,
         actions=[
             ActionRow(a.text, a.owner, a.status) for a in await queries.action_items(session, incident.id)
         ],

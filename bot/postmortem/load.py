@@ -98,11 +98,6 @@ async def load(session: AsyncSession, incident: Incident, *, workspace_url: str 
     return Sources(info, events, action_items, refs)
 
 
-async def timeline(session: AsyncSession, incident_id: int) -> list[TimelineEvent]:
-    """An incident's timeline, oldest first, as drafts read it (one query, quick for 10,000 events)."""
-    return await _events(session, incident_id)
-
-
 async def page_references(
     session: AsyncSession,
     incident: Incident,
@@ -111,9 +106,10 @@ async def page_references(
     *,
     workspace_url: str | None,
 ) -> References:
-    """The Slack messages the `shown` events (a page of `events`) link to, without alert facts.
+    """The Slack messages the `shown` events (a page of the timeline) link to, without alert facts.
 
-    Status notices are paired with their channel posts in timeline order, so all `events` are given.
+    Status notices are paired with their channel posts in timeline order, so `events` must hold every
+    status notice (update, status and severity change) of the timeline, oldest first.
     """
     messages = await _messages(session, {k for e in shown for k, _ in message_keys(e, incident.id)})
     wanted = {e.id for e in shown}

@@ -116,6 +116,8 @@ async def test_incident_timeline_is_paginated_with_links(db: Database) -> None:
         )
         assert len(third.events) == 50
         assert third.next_after is None
+        assert third.page_start == 400
+        assert third.previous_after == first.events[-1].id  # "Earlier" goes back to events 200-399
         assert [f.label for f in first.roles] == ["Commander", "Declared by", "Resolved by"]
 
 
