@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from xml.etree import ElementTree
 
 import pygal
@@ -37,8 +38,31 @@ def _value(value: float | None, unit: str) -> str:
     return f"{shown}%" if unit == "%" else f"{shown} {unit}"
 
 
+_NONCE_SLOT = "flare-nonce-slot"
+# Charts drawn lately, by their data (oldest first); drawing runs in worker threads, hence the lock.
+_KEEP = 256
+_DRAWN: dict[str, str] = {}
+_LOCK = threading.Lock()
+
+
 def svg(chart: Chart, *, nonce: str) -> str:
-    """The chart as an inline <svg> element: its <style> carries `nonce`, its inline <script> is dropped."""
+    """The chart as an inline <svg> element: its <style> carries `nonce`, its inline <script> is dropped.
+
+    Drawing is pure, so a chart drawn before (same data) is reused; only the nonce differs per page.
+    """
+    key = repr(chart)
+    with _LOCK:
+        drawn = _DRAWN.get(key)
+    if drawn is None:
+        drawn = _draw(chart, nonce=_NONCE_SLOT)
+        with _LOCK:
+            if len(_DRAWN) >= _KEEP:
+                _DRAWN.pop(next(iter(_DRAWN)))
+            _DRAWN[key] = drawn
+    return drawn.replace(_NONCE_SLOT, nonce)
+
+
+def _draw(chart: Chart, *, nonce: str) -> str:
     if chart.stacked:
         kind = pygal.StackedBar
     elif chart.unit in ("%", "hours"):

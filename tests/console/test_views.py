@@ -181,6 +181,8 @@ async def test_weekly_delivery_charts(db: Database) -> None:
     assert "<script" not in drawn
     assert 'nonce="n0nce"' in drawn
     assert "deploys, week of" in drawn  # tooltips as SVG <title>
+    # Drawn once per data: another page gets the same drawing with its own nonce.
+    assert svg(by_key["deploys"], nonce="other") == drawn.replace('nonce="n0nce"', 'nonce="other"')
 
 
 def test_delivery_selection_defaults_and_problems() -> None:
