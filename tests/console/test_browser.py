@@ -165,6 +165,7 @@ async def test_sign_in_browse_read_compare_chart_and_log_out(
     await page.goto(flare.url + "/ui/services")
     services = await page.locator("main").inner_text()
     assert "checkout-00159 90%" in services
+    assert "100% (Cloud Run (live))" in services  # checkout staging: never watched, read from Cloud Run
     await shot(page, "07-services")
 
     # Log out: the console asks for Slack again.
