@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     flare_page_alert_after_seconds: float = Field(default=60.0, ge=1.0, le=3600.0)
     flare_page_max_backoff_seconds: float = Field(default=30.0, ge=0.05, le=600.0)
 
+    # The console (/ui/): Sign in with Slack; all four must be set to turn it on.
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    flare_public_url: str | None = None
+    flare_session_secret: SecretStr | None = None
+    flare_session_hours: float = Field(default=12.0, gt=0.0, le=24.0 * 30)
+
     @field_validator("slack_api_url")
     @classmethod
     def _api_url_has_scheme(cls, value: str) -> str:
@@ -134,6 +141,37 @@ class Settings(BaseSettings):
                 missing.append(name)
         return missing
 
+    @field_validator("flare_public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    def missing_console_settings(self) -> list[str]:
+        """Names of the settings the console (/ui/) needs that are unset or empty."""
+        values = {
+            "SLACK_CLIENT_ID": self.slack_client_id,
+            "SLACK_CLIENT_SECRET": self.slack_client_secret,
+            "FLARE_PUBLIC_URL": self.flare_public_url,
+            "FLARE_SESSION_SECRET": self.flare_session_secret,
+        }
+        missing = []
+        for name, value in values.items():
+            plain = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if not (plain or "").strip():
+                missing.append(name)
+        return missing
+
+    def console_url(self, path: str = "") -> str | None:
+        """An absolute console URL (`/ui/` + path) when the console is on, else None."""
+        if self.missing_console_settings() or self.flare_public_url is None:
+            return None
+        return f"{self.flare_public_url}/ui/{path.lstrip('/')}"
+
     def secret_values(self) -> list[str]:
         """Every configured secret's plain value, for scrubbing logs and Sentry events."""
         values = []
@@ -145,6 +183,8 @@ class Settings(BaseSettings):
             self.metrics_token,
             self.flare_api_token,
             self.flare_tick_token,
+            self.slack_client_secret,
+            self.flare_session_secret,
         ):
             if secret is not None and len(secret.get_secret_value()) >= 6:
                 values.append(secret.get_secret_value())

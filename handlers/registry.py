@@ -20,6 +20,7 @@ from bot.rollback import recovery as rollback_recovery
 from handlers import (
     alert_actions,
     api,
+    console,
     deploy_actions,
     events,
     health,
@@ -65,6 +66,7 @@ HTTP_ROUTES: list[Callable[[web.Application], None]] = [
     postmortem.add_routes,
     webhooks.add_routes,
     deploy_webhook.add_routes,
+    console.add_routes,
 ]
 
 # Long-running coroutines started with the app and cancelled at shutdown (e.g. the tick timer).

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import model_validator
 
 from bot.catalog.base import StrictModel
+from bot.catalog.console import ConsoleAccess
 from bot.catalog.deploys import DeploySettings
 from bot.catalog.incidents import IncidentSettings
 from bot.catalog.paging import PagingPolicy
@@ -38,6 +39,7 @@ class Catalog(StrictModel):
     webhooks: Webhooks = Webhooks()
     deploys: DeploySettings = DeploySettings()
     paging: PagingPolicy = PagingPolicy()
+    console: ConsoleAccess = ConsoleAccess()
 
     @model_validator(mode="after")
     def _unique_service_names(self) -> Catalog:

@@ -1,6 +1,7 @@
 """Imports every bot/ model so the metadata is complete; migrations/metadata.py adds runbooks/' tables."""
 
 from bot.alerts.models import AlertGroup, AlertGroupMember, AlertRecord
+from bot.console.models import ConsoleLogin, ConsoleSession
 from bot.db.base import Base
 from bot.db.dedup import InboundKey
 from bot.db.locks import LeaseLock
@@ -19,6 +20,8 @@ __all__ = [
     "AlertGroupMember",
     "AlertRecord",
     "Base",
+    "ConsoleLogin",
+    "ConsoleSession",
     "Deploy",
     "DeployLink",
     "InboundKey",

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -101,20 +102,39 @@ def compute(
     by_service: dict[str, list[Change]] = defaultdict(list)
     for change in changes:
         by_service[change.service].append(change)
+    # Per (service, env): the changes sorted by time (ties in input order), with their times for
+    # bisect, so charging a failure costs a binary search instead of a scan of every change.
+    timelines: dict[tuple[str, str], tuple[list[datetime], list[Change]]] = {}
+    for service, of_service in by_service.items():
+        for env in {ch.env for ch in of_service}:
+            ordered = sorted((ch for ch in of_service if ch.env == env), key=lambda ch: ch.at)
+            timelines[(service, env)] = ([ch.at for ch in ordered], ordered)
+    order = {id(ch): n for n, ch in enumerate(changes)}
     failed: set[Change] = set()
     failures = [*rollbacks, *(Failure(i.service, None, i.declared_at) for i in incidents)]
     for failure in failures:
         if failure.at < start:
             continue
-        candidates = [
-            ch
-            for ch in by_service.get(failure.service, [])
-            if (ch.env == failure.env if failure.env is not None else ch.env in incident_envs)
-            and ch.at <= failure.at
-            and failure.at - ch.at <= FAILURE_WINDOW
-        ]
-        if candidates:
-            failed.add(max(candidates, key=lambda ch: ch.at))
+        envs = [failure.env] if failure.env is not None else incident_envs
+        best: Change | None = None
+        for env in envs:
+            found = timelines.get((failure.service, env))
+            if found is None:
+                continue
+            times, ordered = found
+            index = bisect_right(times, failure.at)
+            if index == 0 or failure.at - times[index - 1] > FAILURE_WINDOW:
+                continue
+            # The most recent change before the failure; among changes at the same moment, the first given.
+            candidate = ordered[bisect_left(times, times[index - 1])]
+            if (
+                best is None
+                or candidate.at > best.at
+                or (candidate.at == best.at and order[id(candidate)] < order[id(best)])
+            ):
+                best = candidate
+        if best is not None:
+            failed.add(best)
     out = []
     for service, env in pairs:
         counted = [ch for ch in by_service.get(service, []) if ch.env == env and ch.at >= start]
@@ -149,15 +169,19 @@ def pairs_of(catalog: Catalog, service: str | None = None) -> list[tuple[str, st
     ]
 
 
-async def delivery_stats(
-    session: AsyncSession,
-    catalog: Catalog,
-    now: datetime,
-    days: int = DEFAULT_DAYS,
-    service: str | None = None,
-) -> list[DeliveryStats]:
-    """The metrics over the `days` before `now`, per service and environment (one service if given)."""
-    start = now - timedelta(days=days)
+@dataclass(frozen=True)
+class Facts:
+    """What the metrics are computed from: changes (from 48 h before the start), rollbacks, incidents."""
+
+    changes: list[Change]
+    rollbacks: list[Failure]
+    incidents: list[Restore]
+
+
+async def load_facts(
+    session: AsyncSession, start: datetime, now: datetime, service: str | None = None
+) -> Facts:
+    """The deploys, rollbacks and incidents that count for a window from `start` to `now`."""
     deploys = select(Deploy.id, Deploy.service, Deploy.env, Deploy.started_at, Deploy.finished_at).where(
         Deploy.kind == "deploy",
         Deploy.status == "succeeded",
@@ -183,11 +207,24 @@ async def delivery_stats(
     ]
     ran = [Failure(s, e, at) for s, e, at in (await session.execute(rollbacks)).all() if at is not None]
     declared = [Restore(str(s), d, r) for s, d, r in (await session.execute(incidents)).all()]
+    return Facts(changes, ran, declared)
+
+
+async def delivery_stats(
+    session: AsyncSession,
+    catalog: Catalog,
+    now: datetime,
+    days: int = DEFAULT_DAYS,
+    service: str | None = None,
+) -> list[DeliveryStats]:
+    """The metrics over the `days` before `now`, per service and environment (one service if given)."""
+    start = now - timedelta(days=days)
+    facts = await load_facts(session, start, now, service)
     return compute(
         pairs_of(catalog, service),
-        changes,
-        ran,
-        declared,
+        facts.changes,
+        facts.rollbacks,
+        facts.incidents,
         start=start,
         days=days,
         incident_envs=catalog.deploys.incident_envs,

@@ -166,6 +166,11 @@ async def _by_dedup_key(session: AsyncSession, key: str) -> Incident | None:
     return (await session.execute(select(Incident).where(Incident.dedup_key == key))).scalar_one_or_none()
 
 
+def console_link(c: Container, human_id: str) -> str | None:
+    """The incident's page in the web console, when the console is on."""
+    return c.settings.console_url(f"incidents/{human_id}")
+
+
 async def _open_channel(
     c: Container, session: AsyncSession, incident: Incident, suspects: str | None, paging_section: str | None
 ) -> None:
@@ -178,7 +183,9 @@ async def _open_channel(
     users = list(dict.fromkeys(u for u in people if u and _is_user(u)))
     if users:
         items.append(invite(channel, users))
-    text, blocks = render.card(s, suspects=suspects, paging=paging_section)
+    text, blocks = render.card(
+        s, suspects=suspects, paging=paging_section, console_url=console_link(c, incident.human_id)
+    )
     items.append(post_message(channel, text=text, blocks=blocks, key=incident.card_key))
     items.append(pin_message(incident.card_key, lane=lane))
     items.append(set_topic(channel, render.topic(s)))
@@ -200,7 +207,9 @@ async def refresh(
     channel = channel_ref(incident.channel_key)
     suspects = await deploy_suspects.card_section(session, c.catalog, incident.service, incident.declared_at)
     paging_section = await paging.card_section(c, session, incident)
-    text, blocks = render.card(s, suspects=suspects, paging=paging_section)
+    text, blocks = render.card(
+        s, suspects=suspects, paging=paging_section, console_url=console_link(c, incident.human_id)
+    )
     await enqueue(
         session, update_message(incident.card_key, lane=lane_for(channel), text=text, blocks=blocks)
     )

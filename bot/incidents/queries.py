@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -77,9 +78,22 @@ async def open_incidents(session: AsyncSession, limit: int = 200) -> Sequence[In
 
 
 async def listing(
-    session: AsyncSession, *, status: str | None, limit: int, before: int | None
+    session: AsyncSession,
+    *,
+    status: str | None,
+    limit: int,
+    before: int | None,
+    severity: str | None = None,
+    service: str | None = None,
+    title: str | None = None,
+    declared_from: datetime | None = None,
+    declared_until: datetime | None = None,
 ) -> Sequence[Incident]:
-    """Incidents newest first; `status` is 'open', 'resolved', a status name, or None for all."""
+    """Incidents newest first; `status` is 'open', 'resolved', a status name, or None for all.
+
+    The optional filters narrow by severity, service, a title substring (case-insensitive) and the
+    declaration time (`declared_from` <= declared_at < `declared_until`).
+    """
     stmt = select(Incident).order_by(Incident.id.desc()).limit(limit)
     if status == "open":
         stmt = stmt.where(Incident.status.in_(OPEN_STATUSES))
@@ -87,6 +101,16 @@ async def listing(
         stmt = stmt.where(Incident.status == status)
     if before is not None:
         stmt = stmt.where(Incident.id < before)
+    if severity is not None:
+        stmt = stmt.where(Incident.severity == severity)
+    if service is not None:
+        stmt = stmt.where(Incident.service == service)
+    if title:
+        stmt = stmt.where(Incident.title.icontains(title, autoescape=True))
+    if declared_from is not None:
+        stmt = stmt.where(Incident.declared_at >= declared_from)
+    if declared_until is not None:
+        stmt = stmt.where(Incident.declared_at < declared_until)
     return (await session.execute(stmt)).scalars().all()
 
 

@@ -41,9 +41,16 @@ def headline(s: IncidentSnapshot) -> str:
 
 
 def card(
-    s: IncidentSnapshot, *, suspects: str | None = None, paging: str | None = None
+    s: IncidentSnapshot,
+    *,
+    suspects: str | None = None,
+    paging: str | None = None,
+    console_url: str | None = None,
 ) -> tuple[str, Blocks]:
-    """The pinned summary card: (fallback text, blocks); `suspects` and `paging` are ready mrkdwn."""
+    """The pinned summary card: (fallback text, blocks); `suspects` and `paging` are ready mrkdwn.
+
+    `console_url` (the incident's page in the web console, when the console is on) adds a link.
+    """
     title = f"{STATUS_EMOJI.get(s.status, '')} *{s.human_id}: {safe(s.title, 200)}*".strip()
     fields = [
         f"*Severity*\n{severity_badge(s.severity)}",
@@ -68,7 +75,10 @@ def card(
         blocks.append(_section(truncate(paging, DESCRIPTION_LIMIT)))
     if suspects:
         blocks.append(_section(truncate(suspects, DESCRIPTION_LIMIT)))
-    blocks.append(_context(f"Declared by {who(s.declared_by)} · `/incident help` for commands"))
+    footer = f"Declared by {who(s.declared_by)} · `/incident help` for commands"
+    if console_url:
+        footer += f" · <{console_url}|View in console>"
+    blocks.append(_context(footer))
     blocks.append(card_actions(s))
     return headline(s), blocks
 

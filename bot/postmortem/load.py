@@ -98,6 +98,29 @@ async def load(session: AsyncSession, incident: Incident, *, workspace_url: str 
     return Sources(info, events, action_items, refs)
 
 
+async def page_references(
+    session: AsyncSession,
+    incident: Incident,
+    events: Sequence[TimelineEvent],
+    shown: Sequence[TimelineEvent],
+    *,
+    workspace_url: str | None,
+) -> References:
+    """The Slack messages the `shown` events (a page of the timeline) link to, without alert facts.
+
+    Status notices are paired with their channel posts in timeline order, so `events` must hold every
+    status notice (update, status and severity change) of the timeline, oldest first.
+    """
+    messages = await _messages(session, {k for e in shown for k, _ in message_keys(e, incident.id)})
+    wanted = {e.id for e in shown}
+    posts = await _channel_posts(session, incident, events)
+    return References(
+        messages=messages,
+        event_messages={i: m for i, m in posts.items() if i in wanted},
+        workspace_url=workspace_url,
+    )
+
+
 async def _events(session: AsyncSession, incident_id: int) -> list[TimelineEvent]:
     """The timeline, oldest first.
 

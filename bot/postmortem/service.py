@@ -126,21 +126,29 @@ async def generate(
         filename=draft.filename,
         content=markdown,
         title=f"{draft.human_id} post-mortem draft v{version}",
-        comment=upload_comment(draft, actor, trigger),
+        comment=upload_comment(
+            draft,
+            actor,
+            trigger,
+            console_url=c.settings.console_url(f"incidents/{draft.human_id}/postmortem"),
+        ),
     )
     await enqueue(session, replace(upload, dedup_key=f"postmortem:{incident.id}:v{version}"))
     return draft
 
 
-def upload_comment(draft: Draft, actor: str, trigger: str) -> str:
-    """The message posted with the uploaded file (mrkdwn)."""
+def upload_comment(draft: Draft, actor: str, trigger: str, *, console_url: str | None = None) -> str:
+    """The message posted with the uploaded file (mrkdwn); `console_url` adds a link to the console."""
     who = "Flare" if actor == "flare" else user_mention(actor)
     how = f"on resolve by {who}" if trigger == "resolve" else f"by {who}"
-    return (
+    text = (
         f":memo: Post-mortem draft *v{draft.version}* of *{draft.human_id}*, generated {how} from "
         f"{draft.event_count} timeline events. Copy it into your docs and fill in the TODOs; "
         "`/incident postmortem` makes a new version with anything recorded since."
     )
+    if console_url:
+        text += f" <{console_url}?version={draft.version}|View in console>"
+    return text
 
 
 def _draft(row: PostmortemDraft, *, created: bool) -> Draft:

@@ -21,6 +21,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.slack_oidc import FakeOidc
+
 BOT_TOKEN = "xoxb-test-0000-flare-token"
 TEAM_ID = "T0FLARE01"
 BOT_USER_ID = "U0FLAREBOT"
@@ -131,11 +133,14 @@ class FakeSlack:
         self._site: web.TCPSite | None = None
         self.port = 0
         self._changed = asyncio.Event()
+        # Sign in with Slack (OpenID Connect): tests/fakes/slack_oidc.py.
+        self.oidc = FakeOidc(self)
 
     # ----------------------------------------------------------------- lifecycle
     async def start(self, port: int = 0) -> FakeSlack:
         """Listen on 127.0.0.1 (a random port unless given)."""
         app = web.Application(client_max_size=10 * 1024 * 1024)
+        self.oidc.register(app)
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/respond/{token}", self._respond)
@@ -733,6 +738,15 @@ def _multipart_payload(data: bytes, content_type: str) -> bytes:
 async def _serve_forever(port: int) -> None:
     fake = await FakeSlack().start(port)
     print(f"fake Slack listening: SLACK_API_URL={fake.base_url} SLACK_BOT_TOKEN={fake.token}", flush=True)
+    # Sign in with Slack for the console (README, "Console"): two people of this workspace, one of another.
+    fake.oidc.add_person("U0ALICE01", "Alice Admin")
+    fake.oidc.add_person("U0BOB0001", "Bob Oncall")
+    fake.oidc.add_person("U0MALLORY", "Mallory Outsider", team_id="T0OTHERWS1")
+    print(
+        f"Sign in with Slack: SLACK_CLIENT_ID={fake.oidc.client_id} "
+        f"SLACK_CLIENT_SECRET={fake.oidc.client_secret}",
+        flush=True,
+    )
     seen = 0
     while True:
         await asyncio.sleep(0.2)

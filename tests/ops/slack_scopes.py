@@ -33,6 +33,11 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "pins.add": ("pins:write",),
     "usergroups.users.list": ("usergroups:read",),
     "views.open": (),
+    "views.update": (),
+    # Sign in with Slack (the console): called with the app's client id and secret, then with the
+    # signed-in user's token; they need the user scopes openid, profile and email, no bot scope.
+    "openid.connect.token": (),
+    "openid.connect.userInfo": (),
 }
 
 # Methods called with the app-level token (Socket Mode), not the bot token: no bot scope.

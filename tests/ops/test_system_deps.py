@@ -43,6 +43,7 @@ def assert_explains_every_tool(result: subprocess.CompletedProcess[str], why: st
         ("promtool", "prometheus", "prometheus"),
         ("jq", "jq", "jq"),
         ("curl", "curl", "curl"),
+        ("chromium", "chromium", "--cask chromium"),
     ):
         line = f"  {tool}: Debian/Ubuntu: sudo apt-get install {debian}   macOS: brew install {brew}"
         assert line in result.stderr.splitlines(), result.stderr

@@ -82,11 +82,14 @@ class ServerProcess:
 
 
 async def start_server(
-    env: dict[str, str], workdir: Path | None = None, *, timeout: float = 30.0
+    env: dict[str, str], workdir: Path | None = None, *, timeout: float = 30.0, port: int | None = None
 ) -> ServerProcess:
-    """Start `flare serve` in `workdir` (a new temp dir by default); wait until /health/ready is 200."""
+    """Start `flare serve` in `workdir` (a new temp dir by default); wait until /health/ready is 200.
+
+    `port` (default: a free one) is for servers that must know their URL beforehand (FLARE_PUBLIC_URL).
+    """
     workdir = workdir or Path(tempfile.mkdtemp(prefix="flare-serve-"))
-    port = free_port()
+    port = port or free_port()
     log_path = workdir / f"flare-{port}.log"
     started = time.perf_counter()
     with log_path.open("wb") as log:
