@@ -19,6 +19,7 @@ from bot.deploys.watcher import watch_loop as watch_deploys_loop
 from bot.incidents.capture import enrich_pending
 from bot.incidents.reminders import send_due_reminders, sync_channels
 from bot.rollback import recovery as rollback_recovery
+from bot.rollback import unposted as rollback_unposted
 from handlers import (
     alert_actions,
     api,
@@ -73,6 +74,7 @@ HTTP_ROUTES: list[Callable[[web.Application], None]] = [
 BACKGROUND: list[Callable[[Container], Coroutine[Any, Any, None]]] = [
     tasks.tick_timer,
     rollback_recovery.on_start,
+    rollback_unposted.watch,
     runbook_recovery.on_start,
     watch_deploys_loop,
 ]

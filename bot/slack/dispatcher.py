@@ -12,6 +12,7 @@ import asyncio
 import logging
 import random
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -87,6 +88,8 @@ class Dispatcher:
         self._stopping = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._channels = ChannelCreator(gateway)
+        # Called as listener(produces_key, method, payload, error) after an item failed for good.
+        self.failure_listeners: list[Callable[[str | None, str, dict[str, Any], str], Awaitable[None]]] = []
 
     def wake(self) -> None:
         """Look for work now instead of at the next poll."""
@@ -332,9 +335,17 @@ class Dispatcher:
                     item = await session.get(OutboxItem, ready.item_id)
                     if item is not None:
                         self._fail(item, exc.error)
+                await self._tell_listeners(ready, exc.error)
                 return None
         await self._record_success(ready, result)
         return None
+
+    async def _tell_listeners(self, ready: _Ready, error: str) -> None:
+        for listener in list(self.failure_listeners):
+            try:
+                await listener(ready.produces, ready.method, ready.payload, error)
+            except Exception:
+                log.exception("outbox failure listener failed", extra={"method": ready.method})
 
     async def _retry_later(self, ready: _Ready, error: str, delay: float) -> datetime:
         async with self.db.transaction() as session:
