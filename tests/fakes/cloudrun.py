@@ -203,7 +203,8 @@ class FakeCloudRun:
         app.router.add_patch(base + "/services/{service}", self._patch_service)
         app.router.add_get(base + "/services/{service}/revisions", self._list_revisions)
         app.router.add_get(base + "/operations/{operation}", self._get_operation)
-        self._runner = web.AppRunner(app, access_log=None)
+        # A short shutdown: a test may leave a deliberately hanging call behind.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
