@@ -14,6 +14,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.catalog.rbac import decide
 from bot.container import Container
 from bot.rollback import flows
+from bot.rollback import requests as change_requests
 from bot.rollback.access import check_access
 from bot.rollback.render import (
     CANCEL_ACTION,
@@ -80,7 +81,7 @@ def register(bolt: AsyncApp, container: Container) -> None:
             return
         action_ts = (body.get("actions") or [{}])[0].get("action_ts")
         key = f"{mode}:{rollback_id}:{body.get('trigger_id') or action_ts}"
-        new_id = await flows.follow_up(
+        new_id = await change_requests.follow_up(
             c,
             rollback_id,
             mode,

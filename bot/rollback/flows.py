@@ -23,7 +23,7 @@ from bot.container import Container
 from bot.db import locks
 from bot.rollback.lease import kept_alive, lease_seconds
 from bot.rollback.models import Rollback
-from bot.rollback.plan import Kind, Plan, PlanError, Request, make_plan
+from bot.rollback.plan import Plan, PlanError, Request, make_plan
 from bot.rollback.queries import recent_changes
 from bot.rollback.record import ephemeral, record
 from bot.rollback.render import RollbackView, guard_lines, message_key, plan_again_button, render_rollback
@@ -208,8 +208,6 @@ async def confirm(c: Container, rollback_id: int, user: str, decision: AccessDec
         if row is None:
             return False
         if row.status == "proposed" and row.expires_at is not None and row.expires_at <= now:
-            from bot.rollback.requests import expire_row
-
             await expire_row(c, session, row)
         if row.status != "proposed":
             text, blocks = not_open_note(row)
@@ -329,38 +327,10 @@ async def load(c: Container, rollback_id: int) -> Rollback | None:
         return await session.get(Rollback, rollback_id)
 
 
-async def follow_up(
-    c: Container,
-    parent_id: int,
-    mode: str,
-    *,
-    channel: str,
-    user: str,
-    request_key: str,
-    response_url: str | None = None,
-) -> int | None:
-    """Propose 'roll back further', 'restore previous' or 'plan again' after an earlier change."""
-    from bot.rollback.requests import request_change
-
-    parent = await load(c, parent_id)
-    if parent is None:
-        return None
-    kind: Kind
-    if mode == "again":  # the same request, planned afresh from what serves now
-        kind, request = parent.kind, Request.from_json(parent.request)  # type: ignore[assignment]
-    else:
-        kind = "restore" if mode == "restore" else "rollback"
-        request = Request(mode="restore" if mode == "restore" else "further", parent_id=parent_id)
-    requested = await request_change(
-        c,
-        request_key=request_key,
-        kind=kind,
-        service=parent.service,
-        env=parent.env,
-        channel=channel or parent.channel_id,
-        user=user,
-        request=request,
-        runbook_run_id=parent.runbook_run_id,
-        response_url=response_url,
-    )
-    return requested.id
+async def expire_row(c: Container, session: AsyncSession, row: Rollback) -> None:
+    """Mark a proposal expired (in `session`), free its slot and update its message."""
+    row.status, row.open_slot, row.finished_at = "expired", None, c.clock.now()
+    ttl = c.catalog.rollback.proposal_ttl_minutes
+    row.detail = f"not confirmed within {ttl:g} minutes"
+    await refresh_message(c, session, row)
+    await record(session, row, "expired", f"Proposal #{row.id} expired after {ttl:g} minutes", actor="flare")

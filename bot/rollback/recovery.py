@@ -13,13 +13,12 @@ from bot.cloudrun.targets import UnknownTarget, resolve
 from bot.cloudrun.text import plain_split
 from bot.container import Container
 from bot.db import locks
-from bot.rollback.flows import count, lock_name, refresh_message
+from bot.rollback.flows import count, expire_row, lock_name, refresh_message
 from bot.rollback.lease import lease_seconds
 from bot.rollback.models import ACTIVE_STATUSES, Rollback
 from bot.rollback.moments import notify
 from bot.rollback.plan import Plan
 from bot.rollback.record import ephemeral, record
-from bot.rollback.requests import expire_row
 from bot.slack.escape import escape
 from bot.slack.outbox import enqueue
 

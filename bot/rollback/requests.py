@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.container import Container
 from bot.db.upsert import insert_ignore
-from bot.rollback.flows import count, refresh_message
+from bot.rollback.flows import count, expire_row, load, refresh_message
 from bot.rollback.lease import lease_seconds
 from bot.rollback.models import Rollback
 from bot.rollback.plan import Kind, Request
@@ -43,15 +43,6 @@ def replaces(new: Request, old: Request) -> bool:
     if new.force:
         return True
     return new.mode in EXPLICIT_MODES and replace(new, force=False) != replace(old, force=False)
-
-
-async def expire_row(c: Container, session: AsyncSession, row: Rollback) -> None:
-    """Mark a proposal expired (in `session`), free its slot and update its message."""
-    row.status, row.open_slot, row.finished_at = "expired", None, c.clock.now()
-    ttl = c.catalog.rollback.proposal_ttl_minutes
-    row.detail = f"not confirmed within {ttl:g} minutes"
-    await refresh_message(c, session, row)
-    await record(session, row, "expired", f"Proposal #{row.id} expired after {ttl:g} minutes", actor="flare")
 
 
 async def _open_row(session: AsyncSession, slot: str) -> Rollback | None:
@@ -163,3 +154,38 @@ def _pointer(old: Rollback) -> str:
         "Confirm or cancel it there; nothing new was posted. Add `--force` or name a different "
         "target (`--to`) to replace it."
     )
+
+
+async def follow_up(
+    c: Container,
+    parent_id: int,
+    mode: str,
+    *,
+    channel: str,
+    user: str,
+    request_key: str,
+    response_url: str | None = None,
+) -> int | None:
+    """Propose 'roll back further', 'restore previous' or 'plan again' after an earlier change."""
+    parent = await load(c, parent_id)
+    if parent is None:
+        return None
+    kind: Kind
+    if mode == "again":  # the same request, planned afresh from what serves now
+        kind, request = parent.kind, Request.from_json(parent.request)  # type: ignore[assignment]
+    else:
+        kind = "restore" if mode == "restore" else "rollback"
+        request = Request(mode="restore" if mode == "restore" else "further", parent_id=parent_id)
+    requested = await request_change(
+        c,
+        request_key=request_key,
+        kind=kind,
+        service=parent.service,
+        env=parent.env,
+        channel=channel or parent.channel_id,
+        user=user,
+        request=request,
+        runbook_run_id=parent.runbook_run_id,
+        response_url=response_url,
+    )
+    return requested.id
