@@ -12,11 +12,13 @@ import logging
 from typing import Any
 
 import aiohttp
+from sqlalchemy import select
 
 from bot.container import Container
-from bot.rollback.flows import load
-from bot.rollback.models import Rollback
+from bot.rollback.flows import load, view_of
+from bot.rollback.models import OPEN_STATUSES, Rollback, RollbackEvent
 from bot.rollback.record import record
+from bot.rollback.render import render_notice
 from bot.slack.escape import escape
 
 log = logging.getLogger("flare.rollback")
@@ -67,8 +69,12 @@ async def on_failed(c: Container, key: str | None, method: str, payload: dict[st
                 fresh.detail = f"the plan could not be posted in the channel ({error}); nothing was changed"
                 await record(session, fresh, "unposted", fresh.detail, actor="flare", timeline=False)
                 withdrawn = True
+    if method == "chat.update" and not await _first_result_failure(c, row):
+        return  # a progress update, or the result was already told
     what = "the plan" if method == "chat.postMessage" else "the result"
     text = advice(c, row, error, what)
+    if method == "chat.update":
+        text += "\nThe outcome: " + render_notice(view_of(row))
     if withdrawn:
         text += " The proposal was withdrawn and nothing was changed; run the command again there."
     if not row.response_url:
@@ -81,6 +87,33 @@ async def on_failed(c: Container, key: str | None, method: str, payload: dict[st
                 log.warning("response_url refused", extra={"change": row.id, "status": r.status})
     except (aiohttp.ClientError, TimeoutError) as exc:
         log.warning("response_url unreachable", extra={"change": row.id, "error": type(exc).__name__})
+
+
+async def _first_result_failure(c: Container, row: Rollback) -> bool:
+    """True once per change, when its final result could not be shown in its message."""
+    if row.status in OPEN_STATUSES:
+        return False
+    async with c.transaction() as session:
+        seen = (
+            await session.execute(
+                select(RollbackEvent.id).where(
+                    RollbackEvent.rollback_id == row.id, RollbackEvent.kind == "result_unposted"
+                )
+            )
+        ).first()
+        if seen is not None:
+            return False
+        fresh = await session.get(Rollback, row.id)
+        if fresh is not None:
+            await record(
+                session,
+                fresh,
+                "result_unposted",
+                "the result could not be shown in its message",
+                actor="flare",
+                timeline=False,
+            )
+    return True
 
 
 async def watch(c: Container) -> None:

@@ -63,6 +63,7 @@ class _Ready:
     produces: str | None
     attempts: int
     created_at: datetime
+    target: str | None = None
 
 
 class Dispatcher:
@@ -88,7 +89,8 @@ class Dispatcher:
         self._stopping = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._channels = ChannelCreator(gateway)
-        # Called as listener(produces_key, method, payload, error) after an item failed for good.
+        # Called as listener(key, method, payload, error) after an item failed for good; key is the
+        # message key the item produces or targets (chat.update), if any.
         self.failure_listeners: list[Callable[[str | None, str, dict[str, Any], str], Awaitable[None]]] = []
 
     def wake(self) -> None:
@@ -265,7 +267,9 @@ class Dispatcher:
                 lane_row.tokens = tokens - 1.0
                 lane_row.tokens_at = now
             payload = resolve(item.payload, lambda kind, key: _lookup(found, kind, key))
-            return _Ready(item.id, item.method, payload, item.produces, item.attempts, item.created_at)
+            return _Ready(
+                item.id, item.method, payload, item.produces, item.attempts, item.created_at, item.target
+            )
 
     async def _superseded(self, session: AsyncSession, item: OutboxItem) -> bool:
         newer = await session.execute(
@@ -343,7 +347,7 @@ class Dispatcher:
     async def _tell_listeners(self, ready: _Ready, error: str) -> None:
         for listener in list(self.failure_listeners):
             try:
-                await listener(ready.produces, ready.method, ready.payload, error)
+                await listener(ready.produces or ready.target, ready.method, ready.payload, error)
             except Exception:
                 log.exception("outbox failure listener failed", extra={"method": ready.method})
 

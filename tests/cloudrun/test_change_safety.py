@@ -290,3 +290,18 @@ async def test_a_plan_that_cannot_be_posted_is_explained_through_response_url(
     again = await propose(cr, "checkout")
     assert again > change
     assert fake_cloudrun.requests("update_service") == []
+
+
+async def test_a_result_that_cannot_be_shown_reaches_the_requester_once(
+    cr: Flare, fake_slack: FakeSlack, checkout: FakeService
+) -> None:
+    change = await propose(cr, "checkout")
+    fake_slack.fail("chat.update", status=200, error="is_archived", times=20)
+    await cr.slack.block_action("rollback_confirm", str(change), user=BOB, channel=CHANNEL)
+    await wait_status(cr, change, "succeeded")
+    await fake_slack.wait_for(lambda: bool(fake_slack.responses), timeout=10)
+    await settle(cr)
+    [note] = fake_slack.responses
+    assert "could not post the result" in note["text"]
+    assert "is_archived" in note["text"]
+    assert "done and verified" in note["text"]
