@@ -242,7 +242,7 @@ async def confirm(c: Container, rollback_id: int, user: str, decision: AccessDec
                     row,
                     "confirmed",
                     f"{_word(row.kind).capitalize()} of {row.service} ({row.env}) confirmed by {user}; "
-                    "re-checking the live service before changing traffic",
+                    "changing traffic",
                     actor=user,
                 )
                 started = True
