@@ -225,7 +225,11 @@ async def _serve(
     log.info("shutting down")
     if socket is not None:
         await socket_mode.stop(socket)
-    await runner.cleanup()
+    try:
+        # Cloud Run sends SIGKILL 10 s after SIGTERM: never wait longer than the budget.
+        await asyncio.wait_for(runner.cleanup(), timeout=shutdown_timeout)
+    except TimeoutError:
+        log.warning("shutdown took longer than FLARE_SHUTDOWN_TIMEOUT_SECONDS; exiting anyway")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,6 +16,7 @@ from bot.deploys.actions import rollback_request
 from bot.deploys.render import ROLLBACK_ACTION
 from bot.rollback import flows
 from bot.rollback.record import ephemeral
+from bot.rollback.requests import request_change
 from bot.slack.outbox import enqueue
 
 
@@ -48,7 +49,7 @@ def register(bolt: AsyncApp, container: Container) -> None:
             await ack()
             return
         target, request = found
-        rollback_id = await flows.request_change(
+        requested = await request_change(
             c,
             request_key=f"deploy-rollback:{deploy_id}:{click}",
             kind="rollback",
@@ -57,7 +58,9 @@ def register(bolt: AsyncApp, container: Container) -> None:
             channel=channel,
             user=user,
             request=request,
+            response_url=str(body.get("response_url") or "") or None,
         )
         await ack()
+        rollback_id = requested.id
         if rollback_id is not None:
             c.spawn(flows.plan_and_propose(c, rollback_id), name=f"plan:{rollback_id}")

@@ -17,6 +17,7 @@ from bot.deploys.watcher import watch_loop as watch_deploys_loop
 from bot.paging.config import config_check as paging_config_check
 from bot.paging.service import run_pager
 from bot.rollback import recovery as rollback_recovery
+from bot.rollback import unposted as rollback_unposted
 from handlers import (
     alert_actions,
     api,
@@ -73,6 +74,7 @@ HTTP_ROUTES: list[Callable[[web.Application], None]] = [
 BACKGROUND: list[Callable[[Container], Coroutine[Any, Any, None]]] = [
     tasks.tick_timer,
     rollback_recovery.on_start,
+    rollback_unposted.watch,
     runbook_recovery.on_start,
     watch_deploys_loop,
     run_pager,

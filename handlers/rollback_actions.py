@@ -1,4 +1,4 @@
-"""Buttons on rollback messages: Confirm, Cancel, Roll back further, Restore previous.
+"""Buttons on rollback messages: Confirm, Cancel, Roll back further, Restore previous, Plan again.
 
 Confirm and Cancel decide from the catalog's rbac inside the listener when they can; when the
 answer depends on user group membership (a Slack call), they ack first and finish in the
@@ -14,8 +14,15 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.catalog.rbac import decide
 from bot.container import Container
 from bot.rollback import flows
+from bot.rollback import requests as change_requests
 from bot.rollback.access import check_access
-from bot.rollback.render import CANCEL_ACTION, CONFIRM_ACTION, FURTHER_ACTION, RESTORE_ACTION
+from bot.rollback.render import (
+    CANCEL_ACTION,
+    CONFIRM_ACTION,
+    FURTHER_ACTION,
+    PLAN_AGAIN_ACTION,
+    RESTORE_ACTION,
+)
 
 
 def _parse(body: dict[str, Any]) -> tuple[int | None, str, str]:
@@ -74,7 +81,15 @@ def register(bolt: AsyncApp, container: Container) -> None:
             return
         action_ts = (body.get("actions") or [{}])[0].get("action_ts")
         key = f"{mode}:{rollback_id}:{body.get('trigger_id') or action_ts}"
-        new_id = await flows.follow_up(c, rollback_id, mode, channel=channel, user=user, request_key=key)
+        new_id = await change_requests.follow_up(
+            c,
+            rollback_id,
+            mode,
+            channel=channel,
+            user=user,
+            request_key=key,
+            response_url=str(body.get("response_url") or "") or None,
+        )
         await ack()
         if new_id is not None:
             c.spawn(flows.plan_and_propose(c, new_id), name=f"plan:{new_id}")
@@ -86,3 +101,7 @@ def register(bolt: AsyncApp, container: Container) -> None:
     @bolt.action(RESTORE_ACTION)
     async def restore(ack: AsyncAck, body: dict[str, Any]) -> None:
         await follow_up(ack, body, "restore")
+
+    @bolt.action(PLAN_AGAIN_ACTION)
+    async def plan_again(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await follow_up(ack, body, "again")

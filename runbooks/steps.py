@@ -18,11 +18,24 @@ from bot.health.service import service_health, summary_text
 from bot.rollback import flows
 from bot.rollback.models import Rollback
 from bot.rollback.plan import Request, default_target, find_revision, newest_serving
+from bot.rollback.requests import request_change
 from bot.slack.outbox import enqueue, post_message
 from runbooks.registry import StepContext, StepResult, StepType
 
 CHANGE_STATUSES = frozenset(
-    {"proposed", "succeeded", "unverified", "failed", "refused", "cancelled", "interrupted", "timed_out"}
+    {
+        "proposed",
+        "succeeded",
+        "unverified",
+        "failed",
+        "refused",
+        "cancelled",
+        "interrupted",
+        "timed_out",
+        "stale",
+        "expired",
+        "replaced",
+    }
 )
 TERMINAL = CHANGE_STATUSES - {"proposed"}
 
@@ -141,7 +154,7 @@ async def _propose(
     ctx: StepContext, kind: Literal["rollback", "traffic"], request: Request, params: ChangeParams
 ) -> StepResult:
     c = ctx.c
-    change_id = await flows.request_change(
+    requested = await request_change(
         c,
         request_key=f"{ctx.request_key}:{ctx.position}",
         kind=kind,
@@ -152,6 +165,14 @@ async def _propose(
         request=request,
         runbook_run_id=ctx.run_id,
     )
+    if requested.open_id is not None:
+        return StepResult(
+            "refused",
+            f"change #{requested.open_id} is already open for {ctx.target.label}; confirm or cancel it first",
+            fields={"change": requested.open_id},
+            data={"change_id": requested.open_id},
+        )
+    change_id = requested.id
     if change_id is None:  # this step already proposed it before a restart: follow that one
         async with c.db.sessions() as session:
             from sqlalchemy import select

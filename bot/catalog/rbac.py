@@ -42,6 +42,8 @@ class RollbackPolicy(StrictModel):
     settle_seconds: float = Field(default=30.0, ge=0, le=600)
     operation_timeout_seconds: float = Field(default=300.0, gt=0, le=1800)
     loop_window_minutes: int = Field(default=30, ge=0, le=24 * 60)
+    # A proposal not confirmed within this many minutes expires; Confirm then refuses it.
+    proposal_ttl_minutes: float = Field(default=15, gt=0, le=24 * 60)
 
 
 Verdict = Literal["allowed", "denied", "ask_groups"]

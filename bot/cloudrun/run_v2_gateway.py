@@ -1,13 +1,12 @@
-"""CloudRunGateway on google-cloud-run's sync client, run in worker threads.
+"""CloudRunGateway on google-cloud-run's sync client, run on daemon threads (bot/cloudrun/threads.py).
 
 The async client has no REST transport, and tests and emulators need REST, so the sync client
-runs in `asyncio.to_thread`. google.cloud is imported lazily: it is heavy and most processes
+runs on a daemon thread per call. google.cloud is imported lazily: it is heavy and most processes
 never touch Cloud Run before their first command.
 """
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import threading
 from collections.abc import Callable, Sequence
@@ -24,6 +23,7 @@ from bot.cloudrun.gateway import (
     ServiceNotFound,
 )
 from bot.cloudrun.models import Revision, ServiceInfo, ServiceRef, TrafficSplit
+from bot.cloudrun.threads import in_daemon_thread
 
 T = TypeVar("T")
 _REVISION = 2  # TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION
@@ -93,7 +93,7 @@ class RunV2Gateway:
 
     async def _run(self, ref: ServiceRef, write: bool, fn: Callable[[], T]) -> T:
         try:
-            return await asyncio.to_thread(fn)
+            return await in_daemon_thread(fn)
         except CloudRunError:
             raise
         except Exception as exc:
@@ -166,7 +166,7 @@ class RunV2Gateway:
             return operation.result(timeout=timeout, polling=poll)
 
         try:
-            raw = await asyncio.to_thread(wait)
+            raw = await in_daemon_thread(wait)
         except concurrent.futures.TimeoutError:
             raise CloudRunUnavailable(
                 f"the traffic change of {ref.service} did not finish within {timeout:g}s; "

@@ -1,8 +1,12 @@
-"""Running a confirmed change in the background: PATCH traffic, wait, settle, verify, report.
+"""Running a confirmed change in the background: re-check, PATCH traffic, wait, settle, verify, report.
 
 The row (status `running`, `step`, `lease_until`) and the service lock are the durable state; the
-lease is renewed while this runs, so if the process dies another instance reports the change as
-interrupted (bot/rollback/recovery.py) instead of it being silently lost.
+lease is renewed while this runs, so if the process dies another instance resolves the change from
+a fresh read of Cloud Run (bot/rollback/recovery.py) instead of it being silently lost.
+
+Nothing is patched before the live service has been read again: if what serves differs from the
+plan's "before", the change stops as `stale`; the guards are re-run against the live service and
+the recorded history (bot/rollback/recheck.py).
 """
 
 from __future__ import annotations
@@ -20,28 +24,33 @@ from bot.cloudrun.targets import Target, UnknownTarget, resolve
 from bot.cloudrun.text import plain_split
 from bot.container import Container
 from bot.db import locks
-from bot.health.service import service_health, summary_text
-from bot.incidents import api as incidents
-from bot.rollback.flows import count, lock_name, refresh_message, view_of
+from bot.rollback.allocation import splits_of
+from bot.rollback.flows import lock_name, refresh_message
 from bot.rollback.lease import kept_alive, lease_seconds
 from bot.rollback.models import Rollback
+from bot.rollback.moments import about_to_act, finish, verification_failed, verified_success
 from bot.rollback.plan import Plan
-from bot.rollback.record import record
-from bot.rollback.render import render_notice
-from bot.slack.outbox import enqueue, post_message
-from bot.slack.refs import channel_ref
+from bot.rollback.recheck import recheck
+from bot.rollback.verify import verify
 
 log = logging.getLogger("flare.rollback")
 
 
 def splits_for(plan: Plan, current: ServiceInfo | None) -> list[TrafficSplit]:
     """The traffic to send: the plan's split, keeping existing tags at 0% so tagged URLs survive."""
-    splits = [TrafficSplit(percent, revision=name) for name, percent in plan.after.items()]
+    if plan.allocation is not None:
+        splits = splits_of(plan.allocation)
+    else:
+        splits = [TrafficSplit(percent, revision=name) for name, percent in plan.after.items()]
     tags = current.tags() if current is not None else {}
+    sent_tags = {s.tag for s in splits if s.tag}
     for name, tag in tags.items():
-        if name in plan.after:
+        if tag in sent_tags:
+            continue
+        if any(s.revision == name and not s.tag for s in splits):
             splits = [
-                TrafficSplit(s.percent, s.revision, tag=tag) if s.revision == name else s for s in splits
+                TrafficSplit(s.percent, s.revision, tag=tag) if s.revision == name and not s.tag else s
+                for s in splits
             ]
         else:
             splits.append(TrafficSplit(0, revision=name, tag=tag))
@@ -58,7 +67,7 @@ async def execute(c: Container, rollback_id: int) -> None:
     try:
         target = resolve(c.catalog, row.service, row.env)
     except UnknownTarget as exc:
-        await finish(c, rollback_id, "failed", f"{exc}; traffic was not changed")
+        await finish(c, rollback_id, "failed", f"{exc}; Flare did not change the traffic")
         return
     holder = f"rollback:{rollback_id}"
     name = lock_name(row.service, row.env)
@@ -73,27 +82,75 @@ async def execute(c: Container, rollback_id: int) -> None:
         )
         return held and getattr(result, "rowcount", 0) == 1
 
-    policy = c.catalog.rollback
     async with kept_alive(c, renew, name=holder):
-        try:
-            current = await c.cloudrun.get_service(target.ref)
-        except CloudRunError as exc:
-            await finish(c, rollback_id, "failed", f"{exc}. The traffic was not changed.")
+        checked = await recheck(c, row, target, plan)
+        if checked.stop is not None:
+            status, detail = checked.stop
+            await finish(c, rollback_id, status, detail, observed=checked.serving)
             return
+        assert checked.current is not None
+        current = checked.current
+        await about_to_act(c, rollback_id, current)
+        note = ""
         try:
             await c.cloudrun.set_traffic(
-                target.ref, splits_for(plan, current), timeout=policy.operation_timeout_seconds
+                target.ref,
+                splits_for(plan, current),
+                timeout=c.catalog.rollback.operation_timeout_seconds,
             )
         except CloudRunError as exc:
-            moved = "may have" if exc.retryable else "was not"
-            await finish(c, rollback_id, "failed", f"{exc}. The traffic {moved} changed.")
-            return
-        if policy.settle_seconds > 0:
+            outcome = await after_failed_patch(c, target, plan, exc)
+            if outcome.stop is not None:
+                status, detail = outcome.stop
+                await finish(c, rollback_id, status, detail, observed=outcome.serving)
+                return
+            note = f" Cloud Run reported an error ({exc}), but the traffic had moved as planned."
+        if c.catalog.rollback.settle_seconds > 0:
             await set_step(c, rollback_id, "settling")
-            await asyncio.sleep(policy.settle_seconds)
+            await asyncio.sleep(c.catalog.rollback.settle_seconds)
         await set_step(c, rollback_id, "verifying")
-        status, detail = await verify(c, target, plan)
-    await finish(c, rollback_id, status, detail)
+        status, detail, observed = await verify(c, target, plan)
+    if status == "succeeded":
+        await verified_success(c, rollback_id, detail + note, observed)
+    else:
+        await verification_failed(c, rollback_id, detail + note, observed)
+
+
+class Outcome:
+    """What a fresh read after a failed PATCH showed: stop with (status, detail), or carry on."""
+
+    def __init__(self, stop: tuple[str, str] | None, serving: dict[str, int] | None) -> None:
+        self.stop = stop
+        self.serving = serving
+
+
+async def after_failed_patch(c: Container, target: Target, plan: Plan, exc: CloudRunError) -> Outcome:
+    """Re-read the service after a failed or timed-out PATCH and say only what was seen."""
+    try:
+        info = await c.cloudrun.get_service(target.ref)
+    except CloudRunError as read_exc:
+        return Outcome(
+            (
+                "failed",
+                f"{exc}. Flare could not read the service back ({read_exc}), so it cannot tell whether "
+                f"the traffic moved: check `/deploy status {target.service}`.",
+            ),
+            None,
+        )
+    now = info.serving()
+    if now == plan.after:
+        return Outcome(None, now)
+    if now == plan.before:
+        return Outcome(
+            ("failed", f"{exc}. Traffic unchanged: Cloud Run still serves {plain_split(now)}."), now
+        )
+    return Outcome(
+        (
+            "failed",
+            f"{exc}. Cloud Run now serves {plain_split(now) or 'nothing'}, neither the plan nor before.",
+        ),
+        now,
+    )
 
 
 async def set_step(c: Container, rollback_id: int, step: str) -> None:
@@ -104,62 +161,3 @@ async def set_step(c: Container, rollback_id: int, step: str) -> None:
             return
         row.step = step
         await refresh_message(c, session, row)
-
-
-async def verify(c: Container, target: Target, plan: Plan) -> tuple[str, str]:
-    """('succeeded' | 'unverified', why): the target serves as planned and deep health is not unhealthy."""
-    report_task = asyncio.ensure_future(service_health(c.http, target.environment.health))
-    try:
-        info = await c.cloudrun.get_service(target.ref)
-    except CloudRunError as exc:
-        report_task.cancel()
-        return "unverified", f"could not read the traffic back from Cloud Run: {exc}"
-    report = await report_task
-    serving = info.serving()
-    if serving != plan.after:
-        return "unverified", f"Cloud Run routes {plain_split(serving)}, expected {plain_split(plan.after)}"
-    traffic = f"{plain_split(serving)} as planned"
-    if report is None:
-        return "succeeded", f"Traffic: {traffic}. No health checks are configured for {target.label}."
-    health = f"deep health {summary_text(report)} ({report.total_ms / 1000:.2f} s)"
-    if report.status == "unhealthy":
-        return "unverified", f"traffic is {traffic}, but {health}"
-    return "succeeded", f"Traffic: {traffic}; {health}."
-
-
-async def finish(c: Container, rollback_id: int, status: str, detail: str) -> None:
-    """Store the outcome, release the lock, update the message and tell the channels that care."""
-    async with c.transaction() as session:
-        row = await session.get(Rollback, rollback_id, with_for_update=True)
-        if row is None or row.status not in ("running", "interrupted"):
-            return
-        late = row.status == "interrupted"
-        row.status, row.detail, row.step = status, detail, None
-        row.finished_at, row.lease_until = c.clock.now(), None
-        await locks.release(session, lock_name(row.service, row.env), f"rollback:{row.id}")
-        await refresh_message(c, session, row)
-        note = " (after it had been reported interrupted)" if late else ""
-        await record(
-            session,
-            row,
-            status,
-            f"{row.kind.capitalize()} of {row.service} ({row.env}) {status}{note}: {detail}",
-            actor="flare",
-            data={"outcome": status},
-        )
-        await notify(c, session, row)
-    count(c, row, status)
-    log.info("change finished", extra={"change": rollback_id, "status": status})
-
-
-async def notify(c: Container, session: AsyncSession, row: Rollback) -> None:
-    """Post the outcome in the incident channel (when not already there) and the deployments channel."""
-    text = render_notice(view_of(row))
-    if row.incident_id is not None:
-        incident = await incidents.get(session, row.incident_id)
-        here = await incidents.find_by_channel(session, row.channel_id)
-        if incident is not None and (here is None or here.id != incident.id):
-            await enqueue(session, post_message(channel_ref(incident.channel_key), text=text))
-    deployments = c.catalog.channels.deployments
-    if deployments and deployments != row.channel_id:
-        await enqueue(session, post_message(deployments, text=text))

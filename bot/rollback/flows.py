@@ -9,23 +9,24 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalog.rbac import AccessDecision
 from bot.cloudrun.gateway import CloudRunError
 from bot.cloudrun.models import Revision, ServiceInfo
+from bot.cloudrun.render import section
 from bot.cloudrun.targets import Target, UnknownTarget, resolve
 from bot.container import Container
 from bot.db import locks
-from bot.db.upsert import insert_ignore
 from bot.rollback.lease import kept_alive, lease_seconds
 from bot.rollback.models import Rollback
-from bot.rollback.plan import Kind, Plan, PlanError, Request, make_plan
+from bot.rollback.plan import Plan, PlanError, Request, make_plan
 from bot.rollback.queries import recent_changes
-from bot.rollback.record import ephemeral, incident_for, record
-from bot.rollback.render import RollbackView, guard_lines, message_key, render_rollback
+from bot.rollback.record import ephemeral, record
+from bot.rollback.render import RollbackView, guard_lines, message_key, plan_again_button, render_rollback
 from bot.slack.escape import escape, user_mention
 from bot.slack.outbox import enqueue, lane_for, post_message, update_message
 
@@ -52,6 +53,8 @@ def view_of(row: Rollback) -> RollbackView:
         detail=row.detail,
         created_at=row.created_at,
         finished_at=row.finished_at,
+        observed={str(k): int(v) for k, v in row.observed.items()} if row.observed is not None else None,
+        expires_at=row.expires_at,
     )
 
 
@@ -77,49 +80,6 @@ async def fetch(c: Container, target: Target) -> tuple[ServiceInfo, list[Revisio
     return info, revisions
 
 
-async def request_change(
-    c: Container,
-    *,
-    request_key: str,
-    kind: Kind,
-    service: str,
-    env: str,
-    channel: str,
-    user: str,
-    request: Request,
-    runbook_run_id: int | None = None,
-) -> int | None:
-    """Store a new request in `planning`; None when this request_key was already received."""
-    now = c.clock.now()
-    async with c.transaction() as session:
-        inserted = await insert_ignore(
-            session,
-            Rollback,
-            {
-                "request_key": request_key[:200],
-                "kind": kind,
-                "service": service,
-                "env": env,
-                "channel_id": channel,
-                "requested_by": user,
-                "request": request.to_json(),
-                "status": "planning",
-                "step": "planning",
-                "runbook_run_id": runbook_run_id,
-                "created_at": now,
-                "lease_until": now + timedelta(seconds=lease_seconds(c)),
-            },
-        )
-        if not inserted:
-            return None
-        row = (
-            await session.execute(select(Rollback).where(Rollback.request_key == request_key[:200]))
-        ).scalar_one()
-        incident = await incident_for(session, channel, service)
-        row.incident_id = incident.id if incident else None
-        return row.id
-
-
 async def plan_and_propose(c: Container, rollback_id: int) -> str:
     """Read Cloud Run, plan, check guards, then post the confirmation (or refuse). Returns the status."""
     async with c.db.sessions() as session:
@@ -129,6 +89,8 @@ async def plan_and_propose(c: Container, rollback_id: int) -> str:
         request = Request.from_json(row.request)
         parent = await session.get(Rollback, request.parent_id) if request.parent_id else None
         parent_plan = Plan.from_json(parent.plan) if parent is not None and parent.plan else None
+        recorded = (parent.before_traffic or {}) if parent is not None else {}
+        parent_allocation = recorded.get("allocation") or None
         window = c.catalog.rollback.loop_window_minutes
         recent = await recent_changes(
             session, row.service, row.env, c.clock.now() - timedelta(minutes=max(window, 1))
@@ -155,6 +117,7 @@ async def plan_and_propose(c: Container, rollback_id: int) -> str:
             now=c.clock.now(),
             window_minutes=window,
             parent=parent_plan,
+            parent_allocation=parent_allocation,
         )
     except (CloudRunError, UnknownTarget) as exc:
         return await _end_planning(c, rollback_id, "failed", f"Could not plan it: {exc}")
@@ -180,7 +143,7 @@ async def _end_planning(
         if row is None or row.status != "planning":
             return row.status if row else "missing"
         row.status, row.step, row.detail = status, None, reason
-        row.finished_at, row.lease_until = c.clock.now(), None
+        row.finished_at, row.lease_until, row.open_slot = c.clock.now(), None, None
         if plan is not None:
             row.plan = plan.to_json()
         label = f"{escape(row.service)} ({escape(row.env)})"
@@ -210,6 +173,7 @@ async def _propose(c: Container, rollback_id: int, plan: Plan) -> str:
         if row is None or row.status != "planning":
             return row.status if row else "missing"
         row.status, row.step, row.plan, row.lease_until = "proposed", None, plan.to_json(), None
+        row.expires_at = c.clock.now() + timedelta(minutes=c.catalog.rollback.proposal_ttl_minutes)
         text, blocks = render_rollback(view_of(row), c.clock.now())
         await enqueue(
             session, post_message(row.channel_id, text=text, blocks=blocks, key=message_key(row.id))
@@ -243,8 +207,11 @@ async def confirm(c: Container, rollback_id: int, user: str, decision: AccessDec
         row = await session.get(Rollback, rollback_id, with_for_update=True)
         if row is None:
             return False
+        if row.status == "proposed" and row.expires_at is not None and row.expires_at <= now:
+            await expire_row(c, session, row)
         if row.status != "proposed":
-            await enqueue(session, ephemeral(row.channel_id, user, _not_open(row)))
+            text, blocks = not_open_note(row)
+            await enqueue(session, ephemeral(row.channel_id, user, text, blocks))
             return False
         if decision.verdict != "allowed":
             await _refuse(c, session, row, user, f"you may not change {row.env}: {decision.reason}")
@@ -266,7 +233,8 @@ async def confirm(c: Container, rollback_id: int, user: str, decision: AccessDec
                 )
                 await _refuse(c, session, row, user, reason, mention_ok=True)
             else:
-                row.status, row.step, row.confirmed_by = "running", "patching", user
+                row.status, row.step, row.confirmed_by = "running", "checking", user
+                row.open_slot = None
                 row.started_at, row.lease_until = now, now + timedelta(seconds=lease_seconds(c))
                 await refresh_message(c, session, row)
                 await record(
@@ -318,6 +286,7 @@ async def cancel(c: Container, rollback_id: int, user: str, decision: AccessDeci
             )
             return False
         row.status, row.confirmed_by, row.finished_at = "cancelled", user, c.clock.now()
+        row.open_slot = None
         await refresh_message(c, session, row)
         await record(session, row, "cancelled", f"Cancelled by {user}", actor=user)
     count(c, row, "cancelled")
@@ -327,6 +296,21 @@ async def cancel(c: Container, rollback_id: int, user: str, decision: AccessDeci
 def _not_open(row: Rollback) -> str:
     who = f" by {user_mention(row.confirmed_by)}" if row.confirmed_by else ""
     return f"Change #{row.id} is already {escape(row.status)}{who}; nothing to do."
+
+
+def not_open_note(row: Rollback) -> tuple[str, list[dict[str, Any]] | None]:
+    """The private answer to Confirm on a change that is no longer open (Plan again when useful)."""
+    if row.status == "expired":
+        text = (
+            f":hourglass: Change #{row.id} expired ({escape(row.detail or 'too old')}); it was not "
+            "carried out. Plan again to see what serves now."
+        )
+    elif row.status == "replaced":
+        text = f"Change #{row.id} was {escape(row.detail or 'replaced')}; confirm that one instead."
+        return text, None
+    else:
+        return _not_open(row), None
+    return text, [section(text), {"type": "actions", "elements": [plan_again_button(row.id)]}]
 
 
 def _word(kind: str) -> str:
@@ -343,23 +327,10 @@ async def load(c: Container, rollback_id: int) -> Rollback | None:
         return await session.get(Rollback, rollback_id)
 
 
-async def follow_up(
-    c: Container, parent_id: int, mode: str, *, channel: str, user: str, request_key: str
-) -> int | None:
-    """Propose 'roll back further' or 'restore previous' after a change that failed verification."""
-    parent = await load(c, parent_id)
-    if parent is None:
-        return None
-    kind: Kind = "restore" if mode == "restore" else "rollback"
-    request = Request(mode="restore" if mode == "restore" else "further", parent_id=parent_id)
-    return await request_change(
-        c,
-        request_key=request_key,
-        kind=kind,
-        service=parent.service,
-        env=parent.env,
-        channel=channel or parent.channel_id,
-        user=user,
-        request=request,
-        runbook_run_id=parent.runbook_run_id,
-    )
+async def expire_row(c: Container, session: AsyncSession, row: Rollback) -> None:
+    """Mark a proposal expired (in `session`), free its slot and update its message."""
+    row.status, row.open_slot, row.finished_at = "expired", None, c.clock.now()
+    ttl = c.catalog.rollback.proposal_ttl_minutes
+    row.detail = f"not confirmed within {ttl:g} minutes"
+    await refresh_message(c, session, row)
+    await record(session, row, "expired", f"Proposal #{row.id} expired after {ttl:g} minutes", actor="flare")

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base, BigId, JsonDoc, utcnow
 
-# planning -> proposed -> running -> succeeded | failed | unverified
-#          \-> refused   \-> cancelled    \-> interrupted (restart mid-way)
+# planning -> proposed -> running -> succeeded | failed | unverified | stale | refused
+#          \-> refused   \-> cancelled | expired | replaced | failed (plan not postable)
+#                                  \-> interrupted (restart mid-way; resolved from a fresh read)
 OPEN_STATUSES = ("planning", "proposed", "running")
 ACTIVE_STATUSES = ("planning", "running")
 
@@ -23,6 +24,7 @@ class Rollback(Base):
     __table_args__ = (
         Index("ix_rollbacks_service_env_created", "service", "env", "created_at"),
         Index("ix_rollbacks_status", "status"),
+        Index("uq_rollbacks_open_slot", "open_slot", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -45,6 +47,16 @@ class Rollback(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     lease_until: Mapped[datetime | None]
+    # "service:env" while this is the one open (planning or proposed) request for it; NULL otherwise.
+    open_slot: Mapped[str | None] = mapped_column(String(140))
+    # Where to tell the requester privately when Flare cannot post in the channel (valid ~30 min).
+    response_url: Mapped[str | None] = mapped_column(Text)
+    # A proposal not confirmed by then is refused and marked expired.
+    expires_at: Mapped[datetime | None]
+    # What Cloud Run served just before Flare changed it: {"allocation": [...], "serving": {...}}.
+    before_traffic: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    # What Flare last saw serving after (or instead of) the change: revision -> percent.
+    observed: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
 
 
 class RollbackEvent(Base):

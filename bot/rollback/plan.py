@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from bot.cloudrun.models import Revision, ServiceInfo
+from bot.rollback.allocation import allocation_of, follows_latest, resolved
 
 Kind = Literal["rollback", "traffic", "restore"]
 Mode = Literal["default", "to", "steps", "further", "restore", "split"]
@@ -68,6 +69,9 @@ class Plan:
     after: dict[str, int]
     revisions: dict[str, RevisionFacts]
     guards: list[Guard] = field(default_factory=list)
+    # When set, the exact allocation to send (a restore: LATEST, percents and tags as they were).
+    allocation: list[dict[str, Any]] | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def target(self) -> str | None:
@@ -94,6 +98,8 @@ class Plan:
             "after": self.after,
             "revisions": {k: vars(v) for k, v in self.revisions.items()},
             "guards": [vars(g) for g in self.guards],
+            "allocation": self.allocation,
+            "warnings": self.warnings,
         }
 
     @staticmethod
@@ -105,7 +111,13 @@ class Plan:
             after={str(k): int(v) for k, v in data["after"].items()},
             revisions={k: RevisionFacts(**v) for k, v in data["revisions"].items()},
             guards=[Guard(**g) for g in data.get("guards", [])],
+            allocation=data.get("allocation"),
+            warnings=list(data.get("warnings") or []),
         )
+
+    def with_guards(self, checks: list[Guard]) -> Plan:
+        """The same plan with guards re-run (at Confirm)."""
+        return replace(self, guards=checks)
 
 
 @dataclass(frozen=True)
@@ -195,6 +207,7 @@ def choose_after(
     revisions: Sequence[Revision],
     *,
     parent: Plan | None = None,
+    parent_allocation: list[dict[str, Any]] | None = None,
 ) -> dict[str, int]:
     """The traffic split the request asks for."""
     run_service = info.ref.service
@@ -209,9 +222,10 @@ def choose_after(
     if request.mode == "restore":
         if parent is None:
             raise PlanError("there is no earlier change to restore")
-        for name in parent.before:
+        source = parent_allocation_serving(parent_allocation, info) or parent.before
+        for name in source:
             find_revision(revisions, name, run_service)
-        return dict(parent.before)
+        return dict(source)
     if request.mode == "further":
         if parent is None or parent.target is None:
             raise PlanError("there is no earlier rollback to go further from")
@@ -286,6 +300,27 @@ def guards(
     return out
 
 
+def parent_allocation_serving(
+    allocation: list[dict[str, Any]] | None, info: ServiceInfo
+) -> dict[str, int] | None:
+    """What a recorded allocation serves today (LATEST resolved to the latest Ready revision)."""
+    if not allocation:
+        return None
+    return resolved(allocation, info.latest_ready_revision)
+
+
+def latest_warning(info: ServiceInfo, allocation: list[dict[str, Any]] | None) -> list[str]:
+    """A warning when the change replaces a LATEST allocation with pinned revisions."""
+    if not follows_latest(info) or any(e.get("latest") for e in allocation or []):
+        return []
+    service = info.ref.service
+    return [
+        f"{service} follows LATEST now. After this change later deploys will not get traffic until "
+        f"someone sends traffic to the latest revision again: `gcloud run services update-traffic "
+        f"{service} --to-latest --region {info.ref.region}`, or Restore previous on the result."
+    ]
+
+
 def make_plan(
     kind: Kind,
     request: Request,
@@ -296,10 +331,12 @@ def make_plan(
     now: datetime,
     window_minutes: int,
     parent: Plan | None = None,
+    parent_allocation: list[dict[str, Any]] | None = None,
 ) -> Plan:
     """The whole plan for a request; raises PlanError when none can be made."""
     before = info.serving()
-    after = choose_after(request, info, revisions, parent=parent)
+    after = choose_after(request, info, revisions, parent=parent, parent_allocation=parent_allocation)
+    allocation = parent_allocation if request.mode == "restore" and parent_allocation else None
     if sum(after.values()) != 100:
         raise PlanError(f"the percentages add up to {sum(after.values())}, not 100")
     by_name = {r.name: r for r in revisions}
@@ -314,4 +351,11 @@ def make_plan(
         window_minutes=window_minutes,
         force=request.force,
     )
-    return Plan(kind, dict(before), after, {n: RevisionFacts.of(by_name[n]) for n in involved}, checks)
+    if allocation is not None and allocation_of(info) != allocation:
+        # Same revisions, but LATEST or tags differ: putting the allocation back is a real change.
+        checks = [
+            Guard(GUARD_ALREADY_SERVING, True) if g.name == GUARD_ALREADY_SERVING else g for g in checks
+        ]
+    facts = {n: RevisionFacts.of(by_name[n]) for n in involved}
+    warnings = latest_warning(info, allocation)
+    return Plan(kind, dict(before), after, facts, checks, allocation, warnings)

@@ -33,8 +33,16 @@ async def recent_changes(
     out = []
     for row in rows:
         if row.plan and row.started_at is not None:
-            out.append(RecentChange(row.id, Plan.from_json(row.plan).before, row.started_at))
+            out.append(RecentChange(row.id, served_before(row), row.started_at))
     return out
+
+
+def served_before(row: Rollback) -> dict[str, int]:
+    """What actually served just before the change (recorded at execution), else what the plan assumed."""
+    recorded = (row.before_traffic or {}).get("serving")
+    if recorded is not None:
+        return {str(k): int(v) for k, v in recorded.items()}
+    return Plan.from_json(row.plan).before if row.plan else {}
 
 
 async def last_change(session: AsyncSession, service: str, env: str) -> LastChange | None:
@@ -58,7 +66,7 @@ async def last_change(session: AsyncSession, service: str, env: str) -> LastChan
         row.id,
         row.kind,
         row.status,
-        plan.before,
+        served_before(row),
         plan.after,
         row.confirmed_by or row.requested_by,
         row.started_at,

@@ -15,8 +15,10 @@ CONFIRM_ACTION = "rollback_confirm"
 CANCEL_ACTION = "rollback_cancel"
 FURTHER_ACTION = "rollback_further"
 RESTORE_ACTION = "rollback_restore"
+PLAN_AGAIN_ACTION = "rollback_plan_again"
 
 STEP_TEXT = {
+    "checking": "re-reading the service from Cloud Run and re-checking the guards",
     "patching": "moving traffic and waiting for Cloud Run's operation",
     "settling": "letting the new traffic settle",
     "verifying": "verifying deep health and traffic",
@@ -40,6 +42,18 @@ class RollbackView:
     detail: str | None = None
     created_at: datetime | None = None
     finished_at: datetime | None = None
+    observed: dict[str, int] | None = None
+    expires_at: datetime | None = None
+
+    @property
+    def applied(self) -> bool:
+        """Flare saw the planned traffic serving after the change."""
+        return self.plan is not None and self.observed is not None and self.observed == self.plan.after
+
+    @property
+    def unchanged(self) -> bool:
+        """Flare saw the traffic from before the change still serving."""
+        return self.plan is not None and self.observed is not None and self.observed == self.plan.before
 
 
 def message_key(rollback_id: int) -> str:
@@ -86,6 +100,11 @@ def guard_lines(guards: list[Guard]) -> str:
     return "\n".join(f"• {safe(g.message, 400)}" for g in guards)
 
 
+def plan_again_button(rollback_id: int) -> dict[str, Any]:
+    """'Plan again': a fresh plan of the same request from what serves now."""
+    return _button("Plan again", PLAN_AGAIN_ACTION, str(rollback_id), "primary")
+
+
 def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
     button: dict[str, Any] = {
         "type": "button",
@@ -115,6 +134,8 @@ def render_rollback(view: RollbackView, now: datetime) -> tuple[str, list[dict[s
     blocks: list[dict[str, Any]] = [header(_title(view) + ("?" if view.status == "proposed" else ""))]
     if view.plan is not None:
         blocks.append(section(plan_text(view.plan, now)))
+        if view.plan.warnings and view.status in ("proposed", "dry-run", "running"):
+            blocks.append(section("\n".join(f":warning: {safe(w, 600)}" for w in view.plan.warnings)))
         if view.plan.overridden_guards:
             blocks.append(
                 section(
@@ -137,12 +158,16 @@ def _actions(view: RollbackView) -> list[dict[str, Any]]:
         confirm = _button("Confirm", CONFIRM_ACTION, value, "danger")
         confirm["confirm"] = _confirm_dialog(view)
         return [confirm, _button("Cancel", CANCEL_ACTION, value)]
-    if view.status == "unverified":
+    if view.status == "unverified" or (view.status == "interrupted" and view.applied):
         buttons = []
         if view.kind == "rollback":
             buttons.append(_button("Roll back further", FURTHER_ACTION, value, "danger"))
         buttons.append(_button("Restore previous", RESTORE_ACTION, value))
         return buttons
+    if view.status in ("stale", "expired", "refused", "interrupted") or (
+        view.status == "failed" and view.unchanged
+    ):
+        return [plan_again_button(view.id)]
     return []
 
 
@@ -150,7 +175,8 @@ def _status_line(view: RollbackView) -> str:
     who = user_mention(view.decided_by) if view.decided_by else "someone"
     detail = safe(view.detail or "", 1500)
     if view.status == "proposed":
-        return "Only people allowed to change this environment can confirm."
+        expiry = f" This proposal expires at {view.expires_at:%H:%M} UTC." if view.expires_at else ""
+        return "Only people allowed to change this environment can confirm." + expiry
     if view.status == "running":
         step = STEP_TEXT.get(view.step or "", view.step or "working")
         return f":hourglass_flowing_sand: Confirmed by {who}: {escape(step)}…"
@@ -167,10 +193,18 @@ def _status_line(view: RollbackView) -> str:
         return f":no_entry_sign: Cancelled by {who}."
     if view.status == "interrupted":
         step = escape(STEP_TEXT.get(view.step or "", "working"))
-        return (
-            f":warning: *Interrupted:* Flare restarted while {step}. "
-            f"The traffic may or may not have changed: check `/deploy status {escape(view.service)}`."
-        )
+        if view.observed is None:
+            return (
+                f":warning: *Interrupted:* Flare restarted while {step}. Checking what Cloud Run serves now… "
+                f"{detail}".rstrip()
+            )
+        return f":warning: *Interrupted by a restart while {step}:* {detail}"
+    if view.status == "stale":
+        return f":arrows_counterclockwise: *Traffic changed since this plan was made:* {detail}"
+    if view.status == "expired":
+        return f":hourglass: *Expired:* {detail}. Nothing was changed; plan again to see what serves now."
+    if view.status == "replaced":
+        return f":fast_forward: *Replaced:* {detail}. Nothing was changed by this proposal."
     if view.status == "refused":
         return f":no_entry: *Refused:* {detail}"
     return ""
@@ -181,6 +215,24 @@ def _fallback(view: RollbackView) -> str:
     if view.plan is not None:
         target = f" → {plain_split(view.plan.after)}"
     return f"{_title(view)}{target}: {view.status}"
+
+
+def _failed_outcome(view: RollbackView) -> str:
+    if view.unchanged:
+        return "failed; traffic unchanged (checked)"
+    if view.observed:
+        return f"failed; Cloud Run now serves {plain_split(view.observed)}"
+    return "failed; what serves now is unknown (check `/deploy status`)"
+
+
+def _interrupted_outcome(view: RollbackView) -> str:
+    if view.applied:
+        return "interrupted by a restart, but Cloud Run had applied it (not verified)"
+    if view.unchanged:
+        return "interrupted by a restart before Cloud Run applied it; traffic unchanged (checked)"
+    if view.observed:
+        return f"interrupted by a restart; Cloud Run now serves {plain_split(view.observed)}"
+    return "interrupted by a restart"
 
 
 def render_notice(view: RollbackView) -> str:
@@ -200,8 +252,9 @@ def render_notice(view: RollbackView) -> str:
     outcome = {
         "succeeded": "done and verified",
         "unverified": "traffic moved but verification failed",
-        "failed": "failed; traffic unchanged",
-        "interrupted": "interrupted by a restart",
+        "failed": _failed_outcome(view),
+        "interrupted": _interrupted_outcome(view),
+        "stale": "not carried out; traffic had changed since the plan",
     }.get(view.status, view.status)
     detail = f" — {safe(view.detail, 600)}" if view.detail and view.status != "succeeded" else ""
     return f"{icon} {label} {verb} by {who}: {before} → {after}: {outcome}{detail} (change #{view.id})"

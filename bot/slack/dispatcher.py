@@ -12,6 +12,7 @@ import asyncio
 import logging
 import random
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,6 +63,7 @@ class _Ready:
     produces: str | None
     attempts: int
     created_at: datetime
+    target: str | None = None
 
 
 class Dispatcher:
@@ -87,6 +89,9 @@ class Dispatcher:
         self._stopping = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._channels = ChannelCreator(gateway)
+        # Called as listener(key, method, payload, error) after an item failed for good; key is the
+        # message key the item produces or targets (chat.update), if any.
+        self.failure_listeners: list[Callable[[str | None, str, dict[str, Any], str], Awaitable[None]]] = []
 
     def wake(self) -> None:
         """Look for work now instead of at the next poll."""
@@ -262,7 +267,9 @@ class Dispatcher:
                 lane_row.tokens = tokens - 1.0
                 lane_row.tokens_at = now
             payload = resolve(item.payload, lambda kind, key: _lookup(found, kind, key))
-            return _Ready(item.id, item.method, payload, item.produces, item.attempts, item.created_at)
+            return _Ready(
+                item.id, item.method, payload, item.produces, item.attempts, item.created_at, item.target
+            )
 
     async def _superseded(self, session: AsyncSession, item: OutboxItem) -> bool:
         newer = await session.execute(
@@ -332,9 +339,17 @@ class Dispatcher:
                     item = await session.get(OutboxItem, ready.item_id)
                     if item is not None:
                         self._fail(item, exc.error)
+                await self._tell_listeners(ready, exc.error)
                 return None
         await self._record_success(ready, result)
         return None
+
+    async def _tell_listeners(self, ready: _Ready, error: str) -> None:
+        for listener in list(self.failure_listeners):
+            try:
+                await listener(ready.produces or ready.target, ready.method, ready.payload, error)
+            except Exception:
+                log.exception("outbox failure listener failed", extra={"method": ready.method})
 
     async def _retry_later(self, ready: _Ready, error: str, delay: float) -> datetime:
         async with self.db.transaction() as session:

@@ -10,6 +10,7 @@ from bot.cloudrun.targets import Target
 from bot.container import Container
 from bot.rollback import flows, jobs
 from bot.rollback.plan import Kind, Request
+from bot.rollback.requests import request_change
 from bot.slack.escape import escape
 from handlers.commands.usage import ephemeral
 
@@ -38,7 +39,7 @@ async def start_change(
             name=f"{kind}-preview",
         )
         return
-    rollback_id = await flows.request_change(
+    requested = await request_change(
         c,
         request_key=f"{kind}:{command.get('trigger_id') or ''}",
         kind=kind,
@@ -47,7 +48,17 @@ async def start_change(
         channel=channel,
         user=user,
         request=request,
+        response_url=str(command.get("response_url") or "") or None,
     )
+    if requested.open_id is not None:
+        await ack(
+            **ephemeral(
+                f"A change of {label} is already open (change #{requested.open_id}); "
+                "see the note below. Nothing new was posted."
+            )
+        )
+        return
+    rollback_id = requested.id
     if rollback_id is None:
         await ack(**ephemeral("That request was already received."))
         return

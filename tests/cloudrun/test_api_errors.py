@@ -117,7 +117,7 @@ async def test_patch_permission_denied_fails_the_rollback_with_the_role_to_grant
     await cr.slack.block_action("rollback_confirm", str(change), user=BOB, channel=CHANNEL)
     row = await wait_status(cr, change, "failed")
     assert "roles/run.developer" in (row.detail or "")
-    assert "was not changed" in (row.detail or "")
+    assert "Traffic unchanged: Cloud Run still serves" in (row.detail or "")
     assert "roles/run.developer" in text_of(message_for(fake_slack, CHANNEL, change))
 
 

@@ -40,10 +40,12 @@ async def test_a_second_change_while_one_runs_is_refused_naming_the_holder(
     fake_slack.usergroups[ONCALL] = [CAROL]
     a, b = await start_cr(), await start_cr()
     _ack, first = await command(a, "/rollback", "checkout", user=ALICE, channel=CHANNEL)
-    _ack, second = await command(b, "/rollback", "checkout --steps 2", user=ALICE, channel=CHANNEL)
     fake_cloudrun.operation_seconds = 1.5  # the first change stays in flight for a while
     await a.slack.block_action("rollback_confirm", str(first), user=BOB, channel=CHANNEL)
     await wait_status(a, first, "running")
+    # Planned while the first is in flight (Cloud Run still serves the old revision).
+    _ack, second = await command(b, "/rollback", "checkout --steps 2", user=ALICE, channel=CHANNEL)
+    assert second, _ack
     await b.slack.block_action("rollback_confirm", str(second), user=CAROL, channel=CHANNEL)
     await fake_slack.wait_for(lambda: any("is locked" in t for t in ephemerals(fake_slack, CAROL)))
     refusal = next(t for t in ephemerals(fake_slack, CAROL) if "is locked" in t)
@@ -51,29 +53,35 @@ async def test_a_second_change_while_one_runs_is_refused_naming_the_holder(
     assert (await rollback(b, second)).status == "proposed"
     assert "confirm_refused" in await trail(b, second)
     await wait_status(a, first, "succeeded")
-    # Once the first has finished, the lock is free again.
+    # The lock is free again, but the second plan was made before the first moved traffic:
+    # Confirm re-reads the service and refuses to act on a stale plan.
     fake_cloudrun.operation_seconds = 0
     await b.slack.block_action("rollback_confirm", str(second), user=CAROL, channel=CHANNEL)
-    await wait_status(b, second, "succeeded")
-    assert checkout.serving() == {checkout.revisions[-3].name: 100}
+    row = await wait_status(b, second, "stale")
+    assert checkout.revisions[-2].name in (row.detail or "")
+    assert len(fake_cloudrun.requests("update_service")) == 1
+    assert checkout.serving() == {checkout.revisions[-2].name: 100}
 
 
-async def test_two_changes_confirmed_at_once_on_two_instances_take_turns(
+async def test_a_second_proposal_from_another_instance_replaces_the_first_only_when_different(
     start_cr: StartCR, fake_slack: FakeSlack, fake_cloudrun: FakeCloudRun
 ) -> None:
     a, b = await start_cr(), await start_cr()
     _ack, first = await command(a, "/rollback", "checkout", user=ALICE, channel=CHANNEL)
-    _ack, second = await command(a, "/rollback", "checkout --steps 2", user=ALICE, channel=CHANNEL)
-    fake_cloudrun.operation_seconds = 1.0
-    await asyncio.gather(
-        a.slack.block_action("rollback_confirm", str(first), user=BOB, channel=CHANNEL),
-        b.slack.block_action("rollback_confirm", str(second), user=BOB, channel=CHANNEL),
-    )
-    rows = [await rollback(a, first), await rollback(a, second)]
-    assert sorted(r.status for r in rows) == ["proposed", "running"]
+    ack, same = await command(b, "/rollback", "checkout", user=BOB, channel=CHANNEL)
+    assert same == 0
+    assert f"change #{first}" in ack
+    await fake_slack.wait_for(lambda: any(f"change #{first}" in t for t in ephemerals(fake_slack, BOB)))
+    _ack, second = await command(b, "/rollback", "checkout --steps 2", user=BOB, channel=CHANNEL)
+    assert second > first
+    assert (await rollback(a, first)).status == "replaced"
     await settle(a)
-    await settle(b)
-    assert any("is locked" in t for t in ephemerals(fake_slack, BOB))
+    assert f"replaced by change #{second}" in text_of(message_for(fake_slack, CHANNEL, first))
+    await a.slack.block_action("rollback_confirm", str(first), user=BOB, channel=CHANNEL)
+    await fake_slack.wait_for(
+        lambda: any("confirm that one instead" in t for t in ephemerals(fake_slack, BOB))
+    )
+    assert fake_cloudrun.requests("update_service") == []
 
 
 async def test_a_change_whose_instance_dies_is_reported_interrupted(
@@ -89,14 +97,20 @@ async def test_a_change_whose_instance_dies_is_reported_interrupted(
 
     b = await start_cr()
     row = await wait_status(b, change, "interrupted", timeout=10)
-    assert "patching" in (row.detail or "")
-    body = text_of(message_for(fake_slack, CHANNEL, change))
-    assert "Interrupted" in body
-    assert "/deploy status checkout" in body
-    assert any(
-        f"change #{change}" in m.text and "interrupted" in m.text for m in fake_slack.posted("C0DEPLOYS")
+    await fake_slack.wait_for(
+        lambda: any(
+            f"change #{change}" in m.text and "interrupted" in m.text for m in fake_slack.posted("C0DEPLOYS")
+        )
     )
-    assert await trail(b, change) == ["proposed", "confirmed", "interrupted"]
+    row = await rollback(b, change)
+    # The operation never completed: a fresh read shows the old traffic, and the report says so.
+    assert "had not applied it: traffic unchanged" in (row.detail or "")
+    body = text_of(message_for(fake_slack, CHANNEL, change))
+    assert "Interrupted by a restart while moving traffic" in body
+    assert "rollback_plan_again" in body
+    [notice] = [m.text for m in fake_slack.posted("C0DEPLOYS") if f"change #{change}" in m.text]
+    assert "before Cloud Run applied it; traffic unchanged (checked)" in notice
+    assert await trail(b, change) == ["proposed", "confirmed", "acting", "interrupted"]
     async with b.container.db.sessions() as session:
         assert (
             await locks.current(session, lock_name("checkout", "production"), now=b.container.clock.now())

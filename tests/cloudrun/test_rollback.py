@@ -58,7 +58,7 @@ async def test_default_rollback_goes_to_the_previous_ready_revision_and_is_verif
     announced = [m for m in fake_slack.posted("C0DEPLOYS") if f"change #{change}" in m.text]
     assert len(announced) == 1
     assert "done and verified" in announced[0].text
-    assert await trail(cr, change) == ["proposed", "confirmed", "succeeded"]
+    assert await trail(cr, change) == ["proposed", "confirmed", "acting", "succeeded"]
     metrics = cr.container.metrics.render().decode()
     assert 'rollbacks_total{env="production",result="succeeded",service="checkout"} 1.0' in metrics
 

@@ -119,6 +119,11 @@ class FakeService:
         self.traffic = [{"type": REVISION, "revision": name, "percent": p} for name, p in split.items()]
         self.generation += 1
 
+    def follow_latest(self) -> None:
+        """Send 100% to LATEST, as `gcloud run services update-traffic --to-latest` does."""
+        self.traffic = [{"type": LATEST, "percent": 100}]
+        self.generation += 1
+
     def traffic_statuses(self) -> list[dict[str, Any]]:
         """Traffic as routed (configuration, with LATEST resolved to a revision)."""
         source = self.statuses if self.statuses is not None else self.traffic
@@ -177,6 +182,11 @@ class FakeCloudRun:
         self.operation_polls = 1
         # Alternatively, seconds an operation takes (wall clock) before it completes.
         self.operation_seconds = 0.0
+        # The next PATCHes apply the traffic at once and then answer with this HTTP error (a 5xx that
+        # nevertheless changed the service, as a proxy or a Cloud Run blip can do).
+        self.apply_then_fail: deque[int] = deque()
+        # Seconds the next PATCH hangs after applying the traffic (a client timeout after the change).
+        self.apply_then_hang = 0.0
         self.page_size = page_size
         self.operations: dict[str, _Operation] = {}
         self._runner: web.AppRunner | None = None
@@ -193,7 +203,8 @@ class FakeCloudRun:
         app.router.add_patch(base + "/services/{service}", self._patch_service)
         app.router.add_get(base + "/services/{service}/revisions", self._list_revisions)
         app.router.add_get(base + "/operations/{operation}", self._get_operation)
-        self._runner = web.AppRunner(app, access_log=None)
+        # A short shutdown: a test may leave a deliberately hanging call behind.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -362,6 +373,13 @@ class FakeCloudRun:
                         f"Revision '{revision.name}' is not ready and cannot serve traffic.",
                     )
         self.operations[op_name] = operation
+        if self.apply_then_fail or self.apply_then_hang:
+            self._complete(operation)
+            if self.apply_then_fail:
+                status = self.apply_then_fail.popleft()
+                return _error(status, _default_message(status))
+            hang, self.apply_then_hang = self.apply_then_hang, 0.0
+            await asyncio.sleep(hang)
         if operation.polls_left <= 0 and self.operation_seconds <= 0:
             self._complete(operation)
         return web.json_response(self._operation_json(operation))
