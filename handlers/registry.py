@@ -19,6 +19,7 @@ from bot.deploys.watcher import watch_loop as watch_deploys_loop
 from bot.incidents.capture import enrich_pending
 from bot.incidents.reminders import send_due_reminders, sync_channels
 from bot.rollback import recovery as rollback_recovery
+from bot.silences.groups import expire_resolved as expire_resolved_silences
 from handlers import (
     alert_actions,
     api,
@@ -32,6 +33,7 @@ from handlers import (
     rollback_actions,
     routes_cli,
     runbook_actions,
+    silence_actions,
     tasks,
     webhooks,
 )
@@ -58,6 +60,7 @@ BOLT_LISTENERS: list[Callable[[AsyncApp, Container], None]] = [
     runbook_actions.register,
     deploy_actions.register,
     mentions.register,
+    silence_actions.register,
 ]
 
 HTTP_ROUTES: list[Callable[[web.Application], None]] = [
@@ -88,6 +91,7 @@ TICK_JOBS: list[Callable[[Container], Awaitable[None]]] = [
     rollback_recovery.tick,
     runbook_recovery.tick,
     watch_deploys,
+    expire_resolved_silences,
 ]
 
 # Extra validation run by `flare check-config` (runbooks, routes): (catalog, path) -> problems.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import model_validator
 
+from bot.catalog.alertmanager import AlertmanagerSettings
 from bot.catalog.base import StrictModel
 from bot.catalog.deploys import DeploySettings
 from bot.catalog.incidents import IncidentSettings
@@ -36,6 +37,7 @@ class Catalog(StrictModel):
     routes: Routing = Routing()
     webhooks: Webhooks = Webhooks()
     deploys: DeploySettings = DeploySettings()
+    alertmanager: AlertmanagerSettings | None = None
 
     @model_validator(mode="after")
     def _unique_service_names(self) -> Catalog:

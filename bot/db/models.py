@@ -5,9 +5,11 @@ from bot.db.base import Base
 from bot.db.dedup import InboundKey
 from bot.db.locks import LeaseLock
 from bot.deploys.models import Deploy, DeployLink, WatchState
+from bot.gate.models import GateOverride
 from bot.incidents.models import ActionItem, Incident, IncidentEvent
 from bot.postmortem.models import PostmortemDraft
 from bot.rollback.models import Rollback, RollbackEvent
+from bot.silences.models import Silence
 from bot.slack.models import OutboxItem, OutboxLane, SlackRef
 
 metadata = Base.metadata
@@ -20,6 +22,7 @@ __all__ = [
     "Base",
     "Deploy",
     "DeployLink",
+    "GateOverride",
     "InboundKey",
     "Incident",
     "IncidentEvent",
@@ -29,6 +32,7 @@ __all__ = [
     "PostmortemDraft",
     "Rollback",
     "RollbackEvent",
+    "Silence",
     "SlackRef",
     "WatchState",
     "metadata",

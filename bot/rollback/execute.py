@@ -28,6 +28,7 @@ from bot.rollback.models import Rollback
 from bot.rollback.plan import Plan
 from bot.rollback.record import record
 from bot.rollback.render import render_notice
+from bot.silences import changes as change_silence  # issue 13: silences
 from bot.slack.outbox import enqueue, post_message
 from bot.slack.refs import channel_ref
 
@@ -75,6 +76,7 @@ async def execute(c: Container, rollback_id: int) -> None:
 
     policy = c.catalog.rollback
     async with kept_alive(c, renew, name=holder):
+        await change_silence.on_confirm(c, rollback_id, refresh_message)  # issue 13: silence while settling
         try:
             current = await c.cloudrun.get_service(target.ref)
         except CloudRunError as exc:
@@ -149,6 +151,7 @@ async def finish(c: Container, rollback_id: int, status: str, detail: str) -> No
         )
         await notify(c, session, row)
     count(c, row, status)
+    await change_silence.on_finish(c, rollback_id, refresh_message)  # issue 13: expire it at once
     log.info("change finished", extra={"change": rollback_id, "status": status})
 
 

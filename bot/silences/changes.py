@@ -1,0 +1,151 @@
+"""A confirmed rollback, restore or traffic change silences its service's alerts while it settles.
+
+Called from bot/rollback/execute.py: `on_confirm` before the PATCH, `on_finish` with the outcome.
+A silence that cannot be created never blocks the change: its message says so instead. An
+interrupted change's silence simply runs out (its length is bounded).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.container import Container
+from bot.incidents import api as incidents
+from bot.observability.report import capture_exception
+from bot.rollback.models import Rollback
+from bot.silences import store
+from bot.silences.gateway import SilenceSpec
+from bot.silences.matchers import describe, service_matchers
+from bot.slack.models import SlackRef
+
+log = logging.getLogger("flare.silences")
+Refresh = Callable[[Container, AsyncSession, Rollback], Awaitable[None]]
+MARGIN = timedelta(minutes=5)
+WORDS = {"traffic": "traffic change", "restore": "restore"}
+
+
+def silence_length(c: Container, service: str, env: str) -> timedelta:
+    """Settle time + verification (the Cloud Run operation and health check budgets) + 5 minutes."""
+    policy = c.catalog.rollback
+    environment = c.catalog.environment(service, env)
+    health = environment.health if environment is not None else None
+    checks = [health.timeout_seconds, *(d.timeout_seconds for d in health.dependencies)] if health else [0.0]
+    seconds = policy.settle_seconds + policy.operation_timeout_seconds + max(checks)
+    return timedelta(seconds=seconds) + MARGIN
+
+
+async def on_confirm(c: Container, rollback_id: int, refresh: Refresh) -> None:
+    """Silence the change's service in Alertmanager and show it on the change message; never raises."""
+    if c.catalog.alertmanager is None:
+        return
+    try:
+        await _silence(c, rollback_id, refresh)
+    except Exception as exc:  # the change must go on whatever happens here
+        ref = capture_exception(exc) or "-"
+        log.error("silencing a change failed", exc_info=exc, extra={"change": rollback_id, "ref": ref})
+
+
+async def on_finish(c: Container, rollback_id: int, refresh: Refresh) -> None:
+    """The change finished (verified, failed verification, or failed): expire its silence at once."""
+    if c.catalog.alertmanager is None:
+        return
+    try:
+        live = await store.live_for_change(c, rollback_id)
+        if live is None:
+            return
+        outcome = await store.expire(c, live.id, "flare")
+        async with c.transaction() as session:
+            row = await session.get(Rollback, rollback_id)
+            if row is None:
+                return
+            if outcome.result == "failed":
+                await _note(session, row, f"Could not expire the silence for {row.service}: {outcome.reason}")
+            elif outcome.result == "expired":
+                await _note(session, row, f"Alerts for {row.service} unsilenced: change #{row.id} finished")
+            await refresh(c, session, row)
+    except Exception as exc:
+        ref = capture_exception(exc) or "-"
+        log.error(
+            "expiring a change's silence failed", exc_info=exc, extra={"change": rollback_id, "ref": ref}
+        )
+
+
+async def _silence(c: Container, rollback_id: int, refresh: Refresh) -> None:
+    settings = c.catalog.alertmanager
+    assert settings is not None
+    async with c.db.sessions() as session:
+        row = await session.get(Rollback, rollback_id)
+        if row is None:
+            return
+        link = await _message_link(c, session, rollback_id)
+    now = c.clock.now()
+    word = WORDS.get(row.kind, "rollback")
+    spec = SilenceSpec(
+        matchers=service_matchers(settings, row.service, row.env),
+        starts_at=now,
+        ends_at=now + silence_length(c, row.service, row.env),
+        created_by="Flare",
+        comment=(
+            f"Flare change #{row.id}: {word} of {row.service} ({row.env}) confirmed by "
+            f"{row.confirmed_by or row.requested_by}; silenced while it settles. {link}"
+        ).strip(),
+    )
+    outcome = await store.create(
+        c,
+        f"change:{row.id}",
+        {
+            "kind": "change",
+            "service": row.service,
+            "env": row.env,
+            "rollback_id": row.id,
+            "incident_id": row.incident_id,
+            "created_by": (row.confirmed_by or row.requested_by)[:40],
+            "until_resolved": False,
+        },
+        spec,
+    )
+    async with c.transaction() as session:
+        fresh = await session.get(Rollback, rollback_id)
+        if fresh is None:
+            return
+        if outcome.result == "created":
+            await _note(
+                session,
+                fresh,
+                f"Alerts for {row.service} silenced until {spec.ends_at:%H:%M} UTC while change #{row.id} "
+                f"settles ({describe(spec.matchers)})",
+                silence_id=outcome.silence.id if outcome.silence else None,
+            )
+        elif outcome.result == "failed":
+            await _note(session, fresh, f"Could not silence alerts for {row.service}: {outcome.reason}")
+        await refresh(c, session, fresh)
+
+
+async def _note(session: AsyncSession, row: Rollback, text: str, silence_id: int | None = None) -> None:
+    if row.incident_id is None:
+        return
+    await incidents.record_event(
+        session,
+        row.incident_id,
+        kind="silence",
+        text=text,
+        actor="flare",
+        data={"rollback_id": row.id, "service": row.service, "env": row.env, "silence_id": silence_id},
+    )
+
+
+async def _message_link(c: Container, session: AsyncSession, rollback_id: int) -> str:
+    ref = (
+        await session.execute(select(SlackRef).where(SlackRef.key == f"rollback:{rollback_id}"))
+    ).scalar_one_or_none()
+    if ref is None or not ref.ts:
+        return ""
+    workspace = c.catalog.incidents.slack_workspace_url
+    if workspace:
+        return f"{workspace}/archives/{ref.channel_id}/p{ref.ts.replace('.', '')}"
+    return f"Slack message {ref.ts} in channel {ref.channel_id}"

@@ -1,0 +1,115 @@
+"""A confirmed change silences its service in a real Alertmanager while it settles, and unsilences after."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from sqlalchemy import select
+
+from bot.silences.models import Silence
+from tests.cloudrun.conftest import BOB
+from tests.cloudrun.helpers import command, message_for, rollback, wait_status
+from tests.fakes.alertmanager_faults import FaultyAlertmanager
+from tests.fakes.cloudrun import FakeService
+from tests.fakes.slack import FakeSlack
+from tests.silences.conftest import StartAM, matchers_of, silences
+from tests.support.alertmanager import Alertmanager
+from tests.support.messages import buttons, text_of
+from tests.support.waits import settle
+
+CHANNEL = "C0OPSROOM1"
+
+
+async def stored(flare: object) -> list[Silence]:
+    async with flare.container.db.sessions() as session:  # type: ignore[attr-defined]
+        return list((await session.execute(select(Silence).order_by(Silence.id))).scalars())
+
+
+async def wait_step(flare: object, change: int, step: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while (await rollback(flare, change)).step != step:  # type: ignore[arg-type]
+        assert time.monotonic() < deadline, f"change #{change} never reached {step}"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_rollback_silences_its_service_while_settling_and_expires_it_when_verified(
+    start_am: StartAM, alertmanager: Alertmanager, fake_slack: FakeSlack, checkout: FakeService
+) -> None:
+    flare = await start_am([alertmanager.url])
+    previous = checkout.revisions[-2].name
+    _, change = await command(flare, "/rollback", "checkout", user=BOB, channel=CHANNEL)
+    await flare.slack.block_action("rollback_confirm", str(change), user=BOB, channel=CHANNEL)
+    await wait_step(flare, change, "settling")
+
+    [live] = [s for s in await silences(alertmanager) if s["status"]["state"] == "active"]
+    assert matchers_of(live) == {("service", "checkout", False, True), ("env", "production", False, True)}
+    assert live["createdBy"] == "Flare"
+    assert f"change #{change}" in live["comment"]
+    assert BOB in live["comment"]
+    [row] = await stored(flare)
+    assert (row.status, row.alertmanager_id, row.created_by) == ("active", live["id"], BOB)
+    await settle(flare)
+    shown = message_for(fake_slack, CHANNEL, change)
+    assert "alerts for *checkout* silenced until" in text_of(shown)
+    assert f"{row.ends_at:%H:%M} UTC" in text_of(shown)
+    assert "silence_expire" in buttons(shown.blocks)
+
+    await wait_status(flare, change, "succeeded")
+    assert checkout.serving() == {previous: 100}
+    [after] = [s for s in await silences(alertmanager) if s["id"] == live["id"]]
+    assert after["status"]["state"] == "expired"
+    [row] = await stored(flare)
+    assert (row.status, row.expired_by, row.slot) == ("expired", "flare", None)
+    await settle(flare)
+    final = message_for(fake_slack, CHANNEL, change)
+    assert "were silenced from" in text_of(final)
+    assert "silence_expire" not in buttons(final.blocks)
+
+
+async def test_failed_verification_expires_the_silence_at_once(
+    start_am: StartAM, alertmanager: Alertmanager, endpoints: object, checkout: FakeService
+) -> None:
+    endpoints.health("checkout/health", "unhealthy", {"db": "unhealthy"})  # type: ignore[attr-defined]
+    flare = await start_am([alertmanager.url], settle=0.2)
+    _, change = await command(flare, "/rollback", "checkout", user=BOB, channel=CHANNEL)
+    await flare.slack.block_action("rollback_confirm", str(change), user=BOB, channel=CHANNEL)
+    await wait_status(flare, change, "unverified")
+    [row] = await stored(flare)
+    assert row.status == "expired"
+    [silence] = await silences(alertmanager)
+    assert silence["status"]["state"] == "expired"
+
+
+async def test_the_first_alertmanager_that_answers_takes_it(
+    start_am: StartAM, alertmanager: Alertmanager, faulty: FaultyAlertmanager, checkout: FakeService
+) -> None:
+    flare = await start_am([faulty.url, alertmanager.url], settle=0.2)
+    _, change = await command(flare, "/rollback", "checkout", user=BOB, channel=CHANNEL)
+    await flare.slack.block_action("rollback_confirm", str(change), user=BOB, channel=CHANNEL)
+    await wait_status(flare, change, "succeeded")
+    [row] = await stored(flare)
+    assert row.alertmanager_url == alertmanager.url
+    assert [r.method for r in faulty.requests][:1] == ["POST"]
+    [silence] = await silences(alertmanager)
+    assert silence["status"]["state"] == "expired"
+
+
+async def test_unsilence_now_on_the_change_message_expires_it_early(
+    start_am: StartAM, alertmanager: Alertmanager, fake_slack: FakeSlack, checkout: FakeService
+) -> None:
+    flare = await start_am([alertmanager.url], settle=4.0)
+    _, change = await command(flare, "/rollback", "checkout", user=BOB, channel=CHANNEL)
+    await flare.slack.block_action("rollback_confirm", str(change), user=BOB, channel=CHANNEL)
+    await wait_step(flare, change, "settling")
+    [row] = await stored(flare)
+    reply = await flare.slack.block_action("silence_expire", str(row.id), user=BOB, channel=CHANNEL)
+    assert reply.status == 200
+    deadline = time.monotonic() + 5
+    while (await stored(flare))[0].status != "expired":
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    assert (await stored(flare))[0].expired_by == BOB
+    [silence] = await silences(alertmanager)
+    assert silence["status"]["state"] == "expired"
+    await wait_status(flare, change, "succeeded")  # the change itself goes on
