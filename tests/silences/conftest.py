@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from bot.catalog import parse_catalog
+from tests.alerts.conftest import webhook_env  # noqa: F401  (fixture)
 from tests.cloudrun.conftest import (  # noqa: F401  (fixtures)
     catalog_path,
     catalog_text,

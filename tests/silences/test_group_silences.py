@@ -18,14 +18,13 @@ from bot.incidents.models import IncidentEvent
 from bot.incidents.types import DeclareRequest
 from bot.postmortem.models import PostmortemDraft
 from bot.silences.models import Silence
-from tests.alerts.conftest import (  # noqa: F401  (webhook_env is a fixture)
+from tests.alerts.conftest import (
     AM_TOKEN,
     alert_catalog_text,
     am_alert,
     am_payload,
     bearer,
     block_text,
-    webhook_env,
 )
 from tests.conftest import TICK_TOKEN, Flare, StartFlare
 from tests.fakes.alertmanager_faults import FaultyAlertmanager
@@ -54,7 +53,9 @@ def checkout_alert(instance: str) -> dict[str, Any]:
 
 @pytest.fixture
 def start_group_flare(
-    start_flare: StartFlare, webhook_env: dict[str, str], tmp_path: Path
+    start_flare: StartFlare,
+    webhook_env: dict[str, str],
+    tmp_path: Path,
 ) -> Callable[[str], Awaitable[Flare]]:
     async def start(url: str) -> Flare:
         text = alert_catalog_text(interval=0.2, extra=EXTRA.format(url=url))
