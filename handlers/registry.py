@@ -25,6 +25,7 @@ from handlers import (
     api,
     deploy_actions,
     events,
+    gate_api,
     health,
     incident_actions,
     incident_views,
@@ -70,6 +71,7 @@ HTTP_ROUTES: list[Callable[[web.Application], None]] = [
     postmortem.add_routes,
     webhooks.add_routes,
     deploy_webhook.add_routes,
+    gate_api.add_routes,
 ]
 
 # Long-running coroutines started with the app and cancelled at shutdown (e.g. the tick timer).
