@@ -76,7 +76,7 @@ async def execute(c: Container, rollback_id: int) -> None:
 
     policy = c.catalog.rollback
     async with kept_alive(c, renew, name=holder):
-        await change_silence.on_confirm(c, rollback_id, refresh_message)  # issue 13: silence while settling
+        await change_silence.on_confirm(c, rollback_id)  # issue 13: silence while it settles
         try:
             current = await c.cloudrun.get_service(target.ref)
         except CloudRunError as exc:
@@ -151,7 +151,7 @@ async def finish(c: Container, rollback_id: int, status: str, detail: str) -> No
         )
         await notify(c, session, row)
     count(c, row, status)
-    await change_silence.on_finish(c, rollback_id, refresh_message)  # issue 13: expire it at once
+    await change_silence.on_finish(c, rollback_id)  # issue 13: expire it at once
     log.info("change finished", extra={"change": rollback_id, "status": status})
 
 

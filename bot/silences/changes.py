@@ -7,8 +7,9 @@ interrupted change's silence simply runs out (its length is bounded).
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+import time
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -17,14 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.container import Container
 from bot.incidents import api as incidents
 from bot.observability.report import capture_exception
+from bot.rollback.flows import refresh_message
 from bot.rollback.models import Rollback
 from bot.silences import store
 from bot.silences.gateway import SilenceSpec
 from bot.silences.matchers import describe, service_matchers
+from bot.silences.models import Silence
 from bot.slack.models import SlackRef
 
 log = logging.getLogger("flare.silences")
-Refresh = Callable[[Container, AsyncSession, Rollback], Awaitable[None]]
 MARGIN = timedelta(minutes=5)
 WORDS = {"traffic": "traffic change", "restore": "restore"}
 
@@ -39,24 +41,43 @@ def silence_length(c: Container, service: str, env: str) -> timedelta:
     return timedelta(seconds=seconds) + MARGIN
 
 
-async def on_confirm(c: Container, rollback_id: int, refresh: Refresh) -> None:
-    """Silence the change's service in Alertmanager and show it on the change message; never raises."""
+async def on_confirm(c: Container, rollback_id: int) -> None:
+    """Start silencing the change's service in Alertmanager, alongside the Cloud Run read and PATCH.
+
+    It never blocks or fails the change. The change message shows the silence from its next update
+    (the PATCH's outcome): an update of its own would take a turn of the channel's Slack pacing and
+    delay the verified result.
+    """
     if c.catalog.alertmanager is None:
         return
+    c.spawn(_silence_guarded(c, rollback_id), name=f"silence:change:{rollback_id}")
+
+
+async def _silence_guarded(c: Container, rollback_id: int) -> None:
     try:
-        await _silence(c, rollback_id, refresh)
+        await _silence(c, rollback_id)
     except Exception as exc:  # the change must go on whatever happens here
         ref = capture_exception(exc) or "-"
         log.error("silencing a change failed", exc_info=exc, extra={"change": rollback_id, "ref": ref})
 
 
-async def on_finish(c: Container, rollback_id: int, refresh: Refresh) -> None:
+async def _settled(c: Container, rollback_id: int, budget: float) -> Silence | None:
+    """The change's live silence once it is no longer being created (bounded by the call budget)."""
+    deadline = time.monotonic() + budget + 2.0
+    while True:
+        live = await store.live_for_change(c, rollback_id)
+        if live is None or live.status != "creating" or time.monotonic() > deadline:
+            return live
+        await asyncio.sleep(0.05)
+
+
+async def on_finish(c: Container, rollback_id: int) -> None:
     """The change finished (verified, failed verification, or failed): expire its silence at once."""
     if c.catalog.alertmanager is None:
         return
     try:
-        live = await store.live_for_change(c, rollback_id)
-        if live is None:
+        live = await _settled(c, rollback_id, c.catalog.alertmanager.timeout_seconds)
+        if live is None or live.status != "active":
             return
         outcome = await store.expire(c, live.id, "flare")
         async with c.transaction() as session:
@@ -67,7 +88,7 @@ async def on_finish(c: Container, rollback_id: int, refresh: Refresh) -> None:
                 await _note(session, row, f"Could not expire the silence for {row.service}: {outcome.reason}")
             elif outcome.result == "expired":
                 await _note(session, row, f"Alerts for {row.service} unsilenced: change #{row.id} finished")
-            await refresh(c, session, row)
+            await refresh_message(c, session, row)
     except Exception as exc:
         ref = capture_exception(exc) or "-"
         log.error(
@@ -75,7 +96,7 @@ async def on_finish(c: Container, rollback_id: int, refresh: Refresh) -> None:
         )
 
 
-async def _silence(c: Container, rollback_id: int, refresh: Refresh) -> None:
+async def _silence(c: Container, rollback_id: int) -> None:
     settings = c.catalog.alertmanager
     assert settings is not None
     async with c.db.sessions() as session:
@@ -110,9 +131,11 @@ async def _silence(c: Container, rollback_id: int, refresh: Refresh) -> None:
         spec,
     )
     async with c.transaction() as session:
-        fresh = await session.get(Rollback, rollback_id)
+        fresh = await session.get(Rollback, rollback_id, with_for_update=True)
         if fresh is None:
             return
+        if fresh.step != "patching":  # its settling/verifying/result update went out without the silence
+            await refresh_message(c, session, fresh)
         if outcome.result == "created":
             await _note(
                 session,
@@ -123,7 +146,6 @@ async def _silence(c: Container, rollback_id: int, refresh: Refresh) -> None:
             )
         elif outcome.result == "failed":
             await _note(session, fresh, f"Could not silence alerts for {row.service}: {outcome.reason}")
-        await refresh(c, session, fresh)
 
 
 async def _note(session: AsyncSession, row: Rollback, text: str, silence_id: int | None = None) -> None:

@@ -18,13 +18,14 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "deploys.md"
 
 
 async def run(script: str, env: dict[str, str]) -> tuple[int, str]:
-    """Run a CI step's script with bash -e; (exit code, output)."""
+    """Run a CI step's script with bash -e in a scratch directory (HOME); (exit code, output)."""
     process = await asyncio.create_subprocess_exec(
         "bash",
         "-e",
         "-c",
         script,
         env=env,
+        cwd=env["HOME"],
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 
@@ -53,6 +54,10 @@ async def test_a_silence_that_cannot_be_made_never_blocks_the_change(
     await wait_status(flare, change, "succeeded")
     took = time.monotonic() - started
     assert checkout.serving() == {previous: 100}
+    deadline = time.monotonic() + 10
+    while (await stored(flare))[0].status == "creating":  # the silence is made alongside the change
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
     [row] = await stored(flare)
     assert row.status == "failed"
     assert row.slot is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 from sqlalchemy import select
 
@@ -33,16 +34,26 @@ async def wait_step(flare: object, change: int, step: str, timeout: float = 15.0
         await asyncio.sleep(0.02)
 
 
+async def active_silences(am: Alertmanager, timeout: float = 3.0) -> list[dict[str, Any]]:
+    """The active silences, once there is one (it is created alongside the Cloud Run read and PATCH)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [s for s in await silences(am) if s["status"]["state"] == "active"]
+        if found or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.05)
+
+
 async def test_a_rollback_silences_its_service_while_settling_and_expires_it_when_verified(
     start_am: StartAM, alertmanager: Alertmanager, fake_slack: FakeSlack, checkout: FakeService
 ) -> None:
-    flare = await start_am([alertmanager.url])
+    flare = await start_am([alertmanager.url], settle=4.0)
     previous = checkout.revisions[-2].name
     _, change = await command(flare, "/rollback", "checkout", user=BOB, channel=CHANNEL)
     await flare.slack.block_action("rollback_confirm", str(change), user=BOB, channel=CHANNEL)
     await wait_step(flare, change, "settling")
 
-    [live] = [s for s in await silences(alertmanager) if s["status"]["state"] == "active"]
+    [live] = await active_silences(alertmanager)
     assert matchers_of(live) == {("service", "checkout", False, True), ("env", "production", False, True)}
     assert live["createdBy"] == "Flare"
     assert f"change #{change}" in live["comment"]
@@ -102,6 +113,7 @@ async def test_unsilence_now_on_the_change_message_expires_it_early(
     _, change = await command(flare, "/rollback", "checkout", user=BOB, channel=CHANNEL)
     await flare.slack.block_action("rollback_confirm", str(change), user=BOB, channel=CHANNEL)
     await wait_step(flare, change, "settling")
+    assert len(await active_silences(alertmanager)) == 1
     [row] = await stored(flare)
     reply = await flare.slack.block_action("silence_expire", str(row.id), user=BOB, channel=CHANNEL)
     assert reply.status == 200
