@@ -18,8 +18,8 @@ async def with_silence(
     session: AsyncSession, catalog: Catalog, group: AlertGroup, view: GroupView
 ) -> GroupView:
     """`view` with the Silence menu (when Alertmanager is configured) or the group's live silence."""
-    if catalog.alertmanager is None:
-        return view
+    if catalog.alertmanager is None or group.source != "alertmanager":
+        return view  # other sources' alerts are not Alertmanager's to silence
     live = (
         await session.execute(
             select(Silence).where(Silence.slot == f"group:{group.id}", Silence.status == "active")

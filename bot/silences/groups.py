@@ -50,6 +50,11 @@ async def silence_group(c: Container, group_id: int, choice: str, user: str, cha
         if group is None:
             return "missing"
         labels = await _labels(session, group)
+    if group.source != "alertmanager":
+        await tell(
+            c, channel, user, f"Alerts from {escape(group.source)} cannot be silenced in Alertmanager."
+        )
+        return "unavailable"
     env = group.env or DEFAULT_ENV
     access = await check_access(c, env, user)
     if access.verdict != "allowed":

@@ -263,3 +263,22 @@ async def _linked(flare: Flare, group_id: int) -> bool:
     async with flare.container.db.sessions() as session:
         group = await session.get(AlertGroup, group_id)
         return group is not None and group.incident_id is not None
+
+
+async def test_groups_from_other_sources_get_no_silence_menu(
+    start_group_flare: Callable[[str], Awaitable[Flare]], alertmanager: Alertmanager, fake_slack: FakeSlack
+) -> None:
+    from tests.alerts.conftest import GENERIC_TOKEN
+
+    flare = await start_group_flare(alertmanager.url)
+    body = {"title": "Checkout slow", "service": "checkout", "severity": "critical", "dedup_key": "g-1"}
+    status, answer = await flare.post(
+        "/webhooks/generic", json={"alerts": [body]}, headers=bearer(GENERIC_TOKEN)
+    )
+    assert status == 200, answer
+    await fake_slack.wait_for(lambda: bool(fake_slack.posted(CHANNEL)))
+    assert "silence_group" not in buttons(fake_slack.posted(CHANNEL)[-1].blocks)
+    await flare.slack.block_action("silence_group", selected_option="1:1h", user=BOB, channel=CHANNEL)
+    await fake_slack.wait_for(lambda: bool(ephemeral_texts(fake_slack, BOB)))
+    assert "cannot be silenced in Alertmanager" in ephemeral_texts(fake_slack, BOB)[0]
+    assert await silences(alertmanager) == []
