@@ -90,8 +90,11 @@ class GateState:
         return body
 
 
-async def blocking(session: AsyncSession, catalog: Catalog, service: str) -> list[Blocking]:
-    """Open incidents at a gated severity that cover `service` (incidents naming no service cover all)."""
+async def blocking(
+    session: AsyncSession, catalog: Catalog, service: str, env: str, now: datetime
+) -> tuple[list[Blocking], int | None]:
+    """Open incidents at a gated severity covering `service` (incidents naming no service cover all),
+    and the id of the running override for `service` in `env` if any: one statement."""
     policy = catalog.deploys.gate
     stmt = select(
         Incident.id,
@@ -100,11 +103,16 @@ async def blocking(session: AsyncSession, catalog: Catalog, service: str) -> lis
         Incident.service,
         Incident.channel_id,
         Incident.commander,
+        _override_id(service, env, now),
     ).where(Incident.status.in_(OPEN_STATUSES), Incident.severity.in_(policy.severities))
     if policy.scope == "service":
         stmt = stmt.where(or_(Incident.service == service, Incident.service.is_(None)))
     rows = await session.execute(stmt.order_by(Incident.severity, Incident.id).limit(MAX_LISTED))
-    found = [Blocking(*row) for row in rows]
+    found: list[Blocking] = []
+    override_id: int | None = None
+    for row in rows:
+        found.append(Blocking(*row[:6]))
+        override_id = row[6]
     missing = {f"incident:{b.id}": b for b in found if not b.channel_id}
     if missing:  # the channel exists in Slack but the incident row has not caught up yet
         refs = await session.execute(
@@ -114,19 +122,22 @@ async def blocking(session: AsyncSession, catalog: Catalog, service: str) -> lis
         found = [
             dataclasses.replace(b, channel_id=channels.get(f"incident:{b.id}", b.channel_id)) for b in found
         ]
-    return found
+    return found, override_id
 
 
-async def active_override(session: AsyncSession, service: str, env: str, now: datetime) -> Override | None:
-    """The override that keeps the gate open longest, if one is running."""
-    row = (
-        await session.execute(
-            select(GateOverride)
-            .where(GateOverride.service == service, GateOverride.env == env, GateOverride.expires_at > now)
-            .order_by(GateOverride.expires_at.desc())
-            .limit(1)
-        )
-    ).scalar_one_or_none()
+def _override_id(service: str, env: str, now: datetime) -> Any:
+    return (
+        select(GateOverride.id)
+        .where(GateOverride.service == service, GateOverride.env == env, GateOverride.expires_at > now)
+        .order_by(GateOverride.expires_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+async def load_override(session: AsyncSession, override_id: int) -> Override | None:
+    """An override's details."""
+    row = await session.get(GateOverride, override_id)
     return Override(row.id, row.created_by, row.reason, row.expires_at) if row is not None else None
 
 
@@ -137,11 +148,11 @@ async def evaluate(
     policy = catalog.deploys.gate
     if env not in policy.envs:
         return GateState(service, env, True, f"deploys to {env} are not gated (deploys.gate.envs)")
-    found = await blocking(session, catalog, service)
+    found, override_id = await blocking(session, catalog, service, env, now)
     if not found:
         levels = "/".join(policy.severities)
         return GateState(service, env, True, f"no open {levels} incident covers {service}")
-    override = await active_override(session, service, env, now)
+    override = await load_override(session, override_id) if override_id is not None else None
     names = ", ".join(f"{i.human_id} ({i.severity})" for i in found)
     if override is not None:
         reason = (
