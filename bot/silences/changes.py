@@ -77,16 +77,14 @@ async def on_finish(c: Container, rollback_id: int) -> None:
         return
     try:
         live = await _settled(c, rollback_id, c.catalog.alertmanager.timeout_seconds)
-        if live is None or live.status != "active":
-            return
-        outcome = await store.expire(c, live.id, "flare")
-        async with c.transaction() as session:
+        outcome = await store.expire(c, live.id, "flare") if live is not None else None
+        async with c.transaction() as session:  # the message shows how the silence ended (or failed)
             row = await session.get(Rollback, rollback_id)
             if row is None:
                 return
-            if outcome.result == "failed":
+            if outcome is not None and outcome.result == "failed":
                 await _note(session, row, f"Could not expire the silence for {row.service}: {outcome.reason}")
-            elif outcome.result == "expired":
+            elif outcome is not None and outcome.result == "expired":
                 await _note(session, row, f"Alerts for {row.service} unsilenced: change #{row.id} finished")
             await refresh_message(c, session, row)
     except Exception as exc:
@@ -134,7 +132,7 @@ async def _silence(c: Container, rollback_id: int) -> None:
         fresh = await session.get(Rollback, rollback_id, with_for_update=True)
         if fresh is None:
             return
-        if fresh.step != "patching":  # its settling/verifying/result update went out without the silence
+        if fresh.step == "settling":  # that update went out before the silence: show it while settling
             await refresh_message(c, session, fresh)
         if outcome.result == "created":
             await _note(
