@@ -16,7 +16,6 @@ from tests.fakes.slack import FakeSlack
 from tests.silences.conftest import StartAM
 from tests.silences.test_change_silences import stored
 from tests.support.messages import text_of
-from tests.support.waits import settle
 
 CHANNEL = "C0OPSROOM1"
 
@@ -62,7 +61,9 @@ async def test_a_silence_that_cannot_be_made_never_blocks_the_change(
     assert row.status == "failed"
     assert row.slot is None
     assert says in (row.error or "")
-    await settle(flare)
+    await fake_slack.wait_for(
+        lambda: "Could not silence alerts" in text_of(message_for(fake_slack, CHANNEL, change)), timeout=10
+    )
     body = text_of(message_for(fake_slack, CHANNEL, change))
     assert "Could not silence alerts for *checkout*" in body
     assert says in body
@@ -96,6 +97,8 @@ async def test_the_token_is_sent_as_a_bearer_and_a_missing_variable_is_named(
     await flare.slack.block_action("rollback_confirm", str(change), user=BOB, channel=CHANNEL)
     await wait_status(flare, change, "succeeded")
     assert faulty.requests == []
-    await settle(flare)
+    await fake_slack.wait_for(
+        lambda: "Could not silence alerts" in text_of(message_for(fake_slack, CHANNEL, change)), timeout=10
+    )
     body = text_of(message_for(fake_slack, CHANNEL, change))
     assert "the variable FLARE_TEST_AM_TOKEN (alertmanager credentials) is not set" in body

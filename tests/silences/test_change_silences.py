@@ -27,6 +27,17 @@ async def stored(flare: object) -> list[Silence]:
         return list((await session.execute(select(Silence).order_by(Silence.id))).scalars())
 
 
+async def wait_silence(flare: object, status: str, timeout: float = 10.0) -> Silence:
+    """The change's silence once it reaches `status` (it is expired just after the change's result)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = await stored(flare)
+        if rows and rows[-1].status == status:
+            return rows[-1]
+        assert time.monotonic() < deadline, f"silence still {rows[-1].status if rows else 'missing'}"
+        await asyncio.sleep(0.05)
+
+
 async def wait_step(flare: object, change: int, step: str, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while (await rollback(flare, change)).step != step:  # type: ignore[arg-type]
@@ -68,11 +79,14 @@ async def test_a_rollback_silences_its_service_while_settling_and_expires_it_whe
 
     await wait_status(flare, change, "succeeded")
     assert checkout.serving() == {previous: 100}
+    await wait_silence(flare, "expired")
     [after] = [s for s in await silences(alertmanager) if s["id"] == live["id"]]
     assert after["status"]["state"] == "expired"
     [row] = await stored(flare)
     assert (row.status, row.expired_by, row.slot) == ("expired", "flare", None)
-    await settle(flare)
+    await fake_slack.wait_for(
+        lambda: "were silenced from" in text_of(message_for(fake_slack, CHANNEL, change))
+    )
     final = message_for(fake_slack, CHANNEL, change)
     assert "were silenced from" in text_of(final)
     assert "silence_expire" not in buttons(final.blocks)
@@ -86,7 +100,7 @@ async def test_failed_verification_expires_the_silence_at_once(
     _, change = await command(flare, "/rollback", "checkout", user=BOB, channel=CHANNEL)
     await flare.slack.block_action("rollback_confirm", str(change), user=BOB, channel=CHANNEL)
     await wait_status(flare, change, "unverified")
-    [row] = await stored(flare)
+    row = await wait_silence(flare, "expired")
     assert row.status == "expired"
     [silence] = await silences(alertmanager)
     assert silence["status"]["state"] == "expired"
@@ -99,7 +113,7 @@ async def test_the_first_alertmanager_that_answers_takes_it(
     _, change = await command(flare, "/rollback", "checkout", user=BOB, channel=CHANNEL)
     await flare.slack.block_action("rollback_confirm", str(change), user=BOB, channel=CHANNEL)
     await wait_status(flare, change, "succeeded")
-    [row] = await stored(flare)
+    row = await wait_silence(flare, "expired")
     assert row.alertmanager_url == alertmanager.url
     assert [r.method for r in faulty.requests][:1] == ["POST"]
     [silence] = await silences(alertmanager)
