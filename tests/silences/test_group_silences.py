@@ -135,6 +135,12 @@ async def test_silence_for_an_hour_then_unsilence(
     unsilence = buttons(message.blocks)["silence_expire"]
     assert unsilence["value"] == str(rows[0].id)
 
+    await flare.slack.block_action("silence_expire", unsilence["value"], user=ALICE, channel=CHANNEL)
+    await fake_slack.wait_for(lambda: bool(ephemeral_texts(fake_slack, ALICE)))
+    assert "Not unsilenced: you may not unsilence production alerts" in ephemeral_texts(fake_slack, ALICE)[0]
+    assert [s["status"]["state"] for s in await silences(alertmanager)] == ["active"]
+    assert [r.status for r in await stored(flare)] == ["active", "refused"]
+
     await flare.slack.block_action("silence_expire", unsilence["value"], user=BOB, channel=CHANNEL)
     await until(lambda: _status_is(flare, "expired"), "not expired")
     [after] = [s for s in await silences(alertmanager) if s["id"] == live["id"]]
