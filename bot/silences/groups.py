@@ -170,7 +170,7 @@ async def expire_resolved(c: Container) -> None:
             try:
                 left = await store.gateway(c).alerts([filter_text(m) for m in silence.matchers])
             except SilenceError:
-                continue  # try again at the next tick
+                break  # Alertmanager is not answering: try again at the next tick
             if left:
                 continue  # still firing (silenced): keep the silence
         outcome = await store.expire(c, silence.id, "flare")
