@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import pytest
@@ -67,7 +67,14 @@ def start_am(start_cr: Any, catalog_text: str, catalog_path: Path) -> StartAM:  
     return start
 
 
-async def silences(am: Alertmanager) -> list[dict[str, Any]]:
+class HasUrl(Protocol):
+    """An Alertmanager (one process or a cluster peer)."""
+
+    @property
+    def url(self) -> str: ...
+
+
+async def silences(am: HasUrl) -> list[dict[str, Any]]:
     """GET /api/v2/silences from the real Alertmanager."""
     async with aiohttp.ClientSession() as session, session.get(am.url + "/api/v2/silences") as response:
         assert response.status == 200

@@ -40,7 +40,7 @@ async def wait_silence(flare: object, status: str, timeout: float = 10.0) -> Sil
 
 async def wait_step(flare: object, change: int, step: str, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
-    while (await rollback(flare, change)).step != step:  # type: ignore[arg-type]
+    while (await rollback(flare, change)).step != step:
         assert time.monotonic() < deadline, f"change #{change} never reached {step}"
         await asyncio.sleep(0.02)
 
@@ -139,3 +139,36 @@ async def test_unsilence_now_on_the_change_message_expires_it_early(
     [silence] = await silences(alertmanager)
     assert silence["status"]["state"] == "expired"
     await wait_status(flare, change, "succeeded")  # the change itself goes on
+
+
+async def test_in_a_3_peer_cluster_the_silence_is_made_once_and_gossiped_to_every_peer(
+    start_am: StartAM, tmp_path: object, checkout: FakeService
+) -> None:
+    from pathlib import Path
+
+    from tests.silences.cluster import start_cluster
+
+    peers = await start_cluster(Path(str(tmp_path)) / "cluster")
+    try:
+        down = "http://127.0.0.1:9"  # listed first, refuses connections: the next peer takes it
+        flare = await start_am([down, peers[0].url, peers[1].url], settle=3.0)
+        _, change = await command(flare, "/rollback", "checkout", user=BOB, channel=CHANNEL)
+        await flare.slack.block_action("rollback_confirm", str(change), user=BOB, channel=CHANNEL)
+        await wait_step(flare, change, "settling")
+        row = await wait_silence(flare, "active")
+        assert row.alertmanager_url == peers[0].url
+        for peer in peers:  # gossip spreads it: every peer knows the one silence
+            deadline = time.monotonic() + 5
+            while not [s for s in await silences(peer) if s["status"]["state"] == "active"]:
+                assert time.monotonic() < deadline, f"peer {peer.url} never saw the silence"
+                await asyncio.sleep(0.05)
+            assert [s["id"] for s in await silences(peer)] == [row.alertmanager_id]
+        await wait_status(flare, change, "succeeded")
+        await wait_silence(flare, "expired")
+        deadline = time.monotonic() + 5
+        while {s["status"]["state"] for p in peers for s in await silences(p)} != {"expired"}:
+            assert time.monotonic() < deadline, "the expiry did not reach every peer"
+            await asyncio.sleep(0.05)
+    finally:
+        for peer in peers:
+            peer.stop()
