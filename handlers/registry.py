@@ -24,6 +24,7 @@ from handlers import (
     console,
     deploy_actions,
     events,
+    gate_api,
     health,
     incident_actions,
     incident_views,
@@ -32,6 +33,7 @@ from handlers import (
     rollback_actions,
     routes_cli,
     runbook_actions,
+    silence_actions,
     tasks,
     webhooks,
 )
@@ -58,6 +60,7 @@ BOLT_LISTENERS: list[Callable[[AsyncApp, Container], None]] = [
     runbook_actions.register,
     deploy_actions.register,
     mentions.register,
+    silence_actions.register,
 ]
 
 HTTP_ROUTES: list[Callable[[web.Application], None]] = [
@@ -68,6 +71,7 @@ HTTP_ROUTES: list[Callable[[web.Application], None]] = [
     webhooks.add_routes,
     deploy_webhook.add_routes,
     console.add_routes,
+    gate_api.add_routes,
 ]
 
 # Long-running coroutines started with the app and cancelled at shutdown (e.g. the tick timer).

@@ -13,6 +13,7 @@ from bot.deploys.watcher import tick as watch_deploys
 from bot.incidents.capture import enrich_pending
 from bot.incidents.reminders import send_due_reminders, sync_channels
 from bot.rollback import recovery as rollback_recovery
+from bot.silences.groups import expire_resolved as expire_resolved_silences
 from runbooks import recovery as runbook_recovery
 
 TICK_JOBS: list[Callable[[Container], Awaitable[None]]] = [
@@ -24,4 +25,5 @@ TICK_JOBS: list[Callable[[Container], Awaitable[None]]] = [
     rollback_recovery.tick,
     runbook_recovery.tick,
     watch_deploys,
+    expire_resolved_silences,
 ]

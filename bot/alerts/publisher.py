@@ -23,6 +23,7 @@ from bot.alerts.models import AlertGroup
 from bot.alerts.queries import group_alerts
 from bot.alerts.render import GroupView, render_group
 from bot.container import Container
+from bot.silences.group_view import with_silence
 from bot.slack.models import OutboxItem
 from bot.slack.outbox import Outbound, enqueue, lane_for, post_message, update_message
 
@@ -152,6 +153,7 @@ class GroupPublisher:
         incident = await linking.refresh(self.c, session, group)
         alerts = await group_alerts(session, group.id, self.c.catalog.routes.max_alerts_shown)
         view = group_view(group, incident.human_id if incident else None)
+        view = await with_silence(session, self.c.catalog, group, view)  # issue 13: silences
         text, blocks = render_group(view, alerts, max_shown=self.c.catalog.routes.max_alerts_shown)
         key = message_key(group.id)
         # Post again if the post failed, or if the message is gone (someone deleted it).

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.silences.view import silence_menu, unsilence_button  # issue 13: silences
 from bot.slack.escape import PLAIN_TEXT_LIMIT, escape, link, safe, truncate, user_mention
 
 ACK_ACTION = "alert_ack"
@@ -43,6 +44,10 @@ class GroupView:
     resolved_at: datetime | None = None
     acked_by: str | None = None
     incident: str | None = None  # "INC-42" when linked
+    # issue 13: offer the Silence menu (Alertmanager configured); the live silence, if any.
+    silenceable: bool = False
+    silence_id: int | None = None
+    silence_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,8 @@ def render_group(
         facts.append(f"👀 acknowledged by {user_mention(group.acked_by)}")
     if group.incident:
         facts.append(f"🚨 linked to {escape(group.incident)}")
+    if group.silence_text:
+        facts.append(group.silence_text)
     blocks.append(_context(" · ".join(facts)))
     if group.group_labels:
         labels = ", ".join(f"{k}={v}" for k, v in sorted(group.group_labels.items()) if v)
@@ -186,6 +193,10 @@ def _buttons(group: GroupView, *, done: bool, in_incident: bool) -> list[dict[st
         buttons.append(
             _button("Run runbook", RUNBOOK_ACTION, runbook_value(group.runbook, group.service, group.env))
         )
+    if group.silence_id is not None:
+        buttons.append(unsilence_button(group.silence_id, "Unsilence"))
+    elif group.silenceable and not done:
+        buttons.append(silence_menu(group.id))
     return buttons
 
 

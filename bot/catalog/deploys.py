@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from bot.catalog.base import StrictModel
+from bot.catalog.gate import DeployGate
 from bot.catalog.services import Slug
 from bot.catalog.webhooks import EnvName
 
@@ -30,3 +31,5 @@ class DeploySettings(StrictModel):
     incident_envs: list[Slug] = Field(default_factory=lambda: ["production"], min_length=1)
     # Post each deploy in the owning team's channel too (besides channels.deployments).
     team_channel: bool = True
+    # GET /api/deploy-gate: which open incidents block deploys (docs/deploys.md).
+    gate: DeployGate = DeployGate()

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot.catalog.alertmanager import alertmanager_problems
+from bot.catalog.gate import gate_problems
 from bot.catalog.model import Catalog
 from bot.catalog.rbac import rbac_environments_exist
 from bot.catalog.routing import routing_problems
@@ -34,6 +36,8 @@ CROSS_CHECKS: list[CrossCheck] = [
     routing_problems,
     webhook_problems,
     _rbac_environments_exist,
+    alertmanager_problems,
+    gate_problems,
 ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import model_validator
 
+from bot.catalog.alertmanager import AlertmanagerSettings
 from bot.catalog.base import StrictModel
 from bot.catalog.console import ConsoleAccess
 from bot.catalog.deploys import DeploySettings
@@ -40,6 +41,7 @@ class Catalog(StrictModel):
     deploys: DeploySettings = DeploySettings()
     paging: PagingPolicy = PagingPolicy()
     console: ConsoleAccess = ConsoleAccess()
+    alertmanager: AlertmanagerSettings | None = None
 
     @model_validator(mode="after")
     def _unique_service_names(self) -> Catalog:

@@ -6,10 +6,12 @@ from bot.db.base import Base
 from bot.db.dedup import InboundKey
 from bot.db.locks import LeaseLock
 from bot.deploys.models import Deploy, DeployLink, WatchState
+from bot.gate.models import GateOverride
 from bot.incidents.models import ActionItem, Incident, IncidentEvent
 from bot.paging.models import Page, PageEvent
 from bot.postmortem.models import PostmortemDraft
 from bot.rollback.models import Rollback, RollbackEvent
+from bot.silences.models import Silence
 from bot.slack.models import OutboxItem, OutboxLane, SlackRef
 
 metadata = Base.metadata
@@ -24,6 +26,7 @@ __all__ = [
     "ConsoleSession",
     "Deploy",
     "DeployLink",
+    "GateOverride",
     "InboundKey",
     "Incident",
     "IncidentEvent",
@@ -35,6 +38,7 @@ __all__ = [
     "PostmortemDraft",
     "Rollback",
     "RollbackEvent",
+    "Silence",
     "SlackRef",
     "WatchState",
     "metadata",

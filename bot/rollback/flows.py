@@ -27,6 +27,7 @@ from bot.rollback.plan import Plan, PlanError, Request, make_plan
 from bot.rollback.queries import recent_changes
 from bot.rollback.record import ephemeral, record
 from bot.rollback.render import RollbackView, guard_lines, message_key, plan_again_button, render_rollback
+from bot.silences.view import change_blocks  # issue 13: silences
 from bot.slack.escape import escape, user_mention
 from bot.slack.outbox import enqueue, lane_for, post_message, update_message
 
@@ -61,6 +62,7 @@ def view_of(row: Rollback) -> RollbackView:
 async def refresh_message(c: Container, session: AsyncSession, row: Rollback) -> None:
     """Enqueue a chat.update of the rollback's message to show its current state."""
     text, blocks = render_rollback(view_of(row), c.clock.now())
+    blocks = (blocks + await change_blocks(session, row.id))[:50]  # issue 13: the change's silence
     await enqueue(
         session, update_message(message_key(row.id), lane=lane_for(row.channel_id), text=text, blocks=blocks)
     )

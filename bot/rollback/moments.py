@@ -21,6 +21,7 @@ from bot.rollback.flows import count, lock_name, refresh_message, view_of
 from bot.rollback.models import Rollback
 from bot.rollback.record import record
 from bot.rollback.render import render_notice
+from bot.silences import changes as change_silence
 from bot.slack.outbox import enqueue, post_message
 from bot.slack.refs import channel_ref
 
@@ -29,6 +30,7 @@ log = logging.getLogger("flare.rollback")
 
 async def about_to_act(c: Container, rollback_id: int, current: ServiceInfo) -> None:
     """Confirmed and re-checked: record exactly what serves now (the "before"), then Flare patches."""
+    await change_silence.on_confirm(c, rollback_id)  # silence the service while the change settles
     async with c.transaction() as session:
         row = await session.get(Rollback, rollback_id, with_for_update=True)
         if row is None or row.status != "running":
@@ -94,6 +96,7 @@ async def finish(
         await notify(c, session, row)
     if status != "stale":
         count(c, row, status)
+    await change_silence.on_finish(c, rollback_id)  # a change that ends expires its silence at once
     log.info("change finished", extra={"change": rollback_id, "status": status})
 
 

@@ -21,6 +21,8 @@ from bot.rollback import jobs
 from bot.rollback.plan import Request
 from bot.slack.escape import escape
 from handlers.commands.changes import start_change
+from handlers.commands.deploy_gate import EXAMPLE as GATE_EXAMPLE
+from handlers.commands.deploy_gate import gate
 from handlers.commands.usage import ephemeral, usage_error
 
 Run = Callable[[Container, AsyncAck, dict[str, Any], str], Awaitable[None]]
@@ -192,6 +194,13 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "/deploy stats checkout --days 30",
         "deploy frequency, change failure rate, rollback rate and time to restore (default 30 days)",
         stats,
+    ),
+    "gate": Subcommand(
+        "gate",
+        "`/deploy gate status [service]` · `/deploy gate override <service> <reason> [--minutes N]`",
+        GATE_EXAMPLE,
+        "what blocks deploys (open P0/P1 incidents) and opening the gate on purpose, on the record",
+        gate,
     ),
 }
 
