@@ -13,6 +13,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.catalog.rbac import decide
 from bot.container import Container
+from bot.rollback import confirm as confirming
 from bot.rollback import flows
 from bot.rollback import requests as change_requests
 from bot.rollback.access import check_access
@@ -39,7 +40,7 @@ def register(bolt: AsyncApp, container: Container) -> None:
     c = container
 
     async def confirm_later(rollback_id: int, env: str, user: str) -> None:
-        await flows.confirm(c, rollback_id, user, await check_access(c, env, user))
+        await confirming.confirm(c, rollback_id, user, await check_access(c, env, user))
 
     async def cancel_later(rollback_id: int, env: str, user: str) -> None:
         await flows.cancel(c, rollback_id, user, await check_access(c, env, user))
@@ -56,7 +57,7 @@ def register(bolt: AsyncApp, container: Container) -> None:
             await ack()
             c.spawn(confirm_later(rollback_id, row.env, user), name=f"confirm:{rollback_id}")
             return
-        await flows.confirm(c, rollback_id, user, decision)
+        await confirming.confirm(c, rollback_id, user, decision)
         await ack()
 
     @bolt.action(CANCEL_ACTION)

@@ -2,7 +2,7 @@
 
 planning -> proposed (confirmation message posted) | refused (a guard) | failed (Cloud Run said no)
 proposed -> running (an allowed user confirmed and the service lock was free) | cancelled
-running  -> see bot/rollback/execute.py
+running  -> see bot/rollback/confirm.py (the start) and execute.py
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from bot.cloudrun.models import Revision, ServiceInfo
 from bot.cloudrun.render import section
 from bot.cloudrun.targets import Target, UnknownTarget, resolve
 from bot.container import Container
-from bot.db import locks
 from bot.rollback.lease import kept_alive, lease_seconds
 from bot.rollback.models import Rollback
 from bot.rollback.plan import Plan, PlanError, Request, make_plan
@@ -151,12 +150,12 @@ async def _end_planning(
         label = f"{escape(row.service)} ({escape(row.env)})"
         if status == "refused":
             hint = "\nAdd `--force` to override (the override is recorded)." if guards else ""
-            text = f":no_entry: Not proposing the {_word(row.kind)} of {label}:\n{escape(reason)}{hint}"
+            text = f":no_entry: Not proposing the {word(row.kind)} of {label}:\n{escape(reason)}{hint}"
             await record(
                 session,
                 row,
                 "refused",
-                f"{_word(row.kind).capitalize()} of {row.service} ({row.env}) refused: {reason}",
+                f"{word(row.kind).capitalize()} of {row.service} ({row.env}) refused: {reason}",
                 actor="flare",
                 refused=True,
             )
@@ -184,7 +183,7 @@ async def _propose(c: Container, rollback_id: int, plan: Plan) -> str:
             session,
             row,
             "proposed",
-            f"{_word(row.kind).capitalize()} of {row.service} ({row.env}) proposed by {row.requested_by}: "
+            f"{word(row.kind).capitalize()} of {row.service} ({row.env}) proposed by {row.requested_by}: "
             f"{_split(plan.before)} -> {_split(plan.after)}",
             actor=row.requested_by,
             data={"before": plan.before, "after": plan.after},
@@ -199,72 +198,6 @@ async def _propose(c: Container, rollback_id: int, plan: Plan) -> str:
                 data={"guard": guard.name},
             )
     return "proposed"
-
-
-async def confirm(c: Container, rollback_id: int, user: str, decision: AccessDecision) -> bool:
-    """An allowed user confirmed: take the service lock and start. False (with a reply) otherwise."""
-    now = c.clock.now()
-    started = False
-    async with c.transaction() as session:
-        row = await session.get(Rollback, rollback_id, with_for_update=True)
-        if row is None:
-            return False
-        if row.status == "proposed" and row.expires_at is not None and row.expires_at <= now:
-            await expire_row(c, session, row)
-        if row.status != "proposed":
-            text, blocks = not_open_note(row)
-            await enqueue(session, ephemeral(row.channel_id, user, text, blocks))
-            return False
-        if decision.verdict != "allowed":
-            await _refuse(c, session, row, user, f"you may not change {row.env}: {decision.reason}")
-        else:
-            holder = await locks.acquire(
-                session,
-                lock_name(row.service, row.env),
-                f"rollback:{row.id}",
-                now=now,
-                ttl=lease_seconds(c),
-                info={"by": user, "change": row.id, "kind": row.kind},
-            )
-            if holder is not None:
-                by = str(holder.info.get("by", "someone"))
-                reason = (
-                    f"{row.service} ({row.env}) is locked: {user_mention(by)} is running change "
-                    f"#{holder.info.get('change', '?')} ({holder.info.get('kind', 'change')}) since "
-                    f"{holder.acquired_at:%H:%M:%S} UTC. Confirm again when it has finished."
-                )
-                await _refuse(c, session, row, user, reason, mention_ok=True)
-            else:
-                row.status, row.step, row.confirmed_by = "running", "checking", user
-                row.open_slot = None
-                row.started_at, row.lease_until = now, now + timedelta(seconds=lease_seconds(c))
-                await refresh_message(c, session, row)
-                await record(
-                    session,
-                    row,
-                    "confirmed",
-                    f"{_word(row.kind).capitalize()} of {row.service} ({row.env}) confirmed by {user}; "
-                    "changing traffic",
-                    actor=user,
-                )
-                started = True
-    if started:
-        from bot.rollback.execute import execute
-
-        c.spawn(execute(c, rollback_id), name=f"rollback:{rollback_id}")
-    return started
-
-
-async def _refuse(
-    c: Container, session: AsyncSession, row: Rollback, user: str, reason: str, *, mention_ok: bool = False
-) -> None:
-    shown = reason if mention_ok else escape(reason)
-    await enqueue(session, ephemeral(row.channel_id, user, f":no_entry: Not confirmed: {shown}"))
-    plain = reason.replace("<@", "").replace(">", "")
-    await record(
-        session, row, "confirm_refused", f"Confirmation by {user} refused: {plain}", actor=user, refused=True
-    )
-    count(c, row, "refused")
 
 
 async def cancel(c: Container, rollback_id: int, user: str, decision: AccessDecision) -> bool:
@@ -315,7 +248,8 @@ def not_open_note(row: Rollback) -> tuple[str, list[dict[str, Any]] | None]:
     return text, [section(text), {"type": "actions", "elements": [plan_again_button(row.id)]}]
 
 
-def _word(kind: str) -> str:
+def word(kind: str) -> str:
+    """The kind of change in words (rollback, restore, traffic change)."""
     return {"traffic": "traffic change", "restore": "restore"}.get(kind, "rollback")
 
 
