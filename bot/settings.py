@@ -57,6 +57,14 @@ class Settings(BaseSettings):
     flare_outbox_max_backoff_seconds: float = Field(default=60.0, ge=0.05, le=3600.0)
     flare_shutdown_timeout_seconds: float = Field(default=7.0, ge=0.5, le=30.0)
     flare_event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+    # Deadlines inside Slack's 3 s budget (docs/operations.md, "When the database hangs").
+    flare_slack_deadline_seconds: float = Field(default=2.5, ge=0.2, le=2.9)
+    flare_webhook_deadline_seconds: float = Field(default=2.5, ge=0.2, le=30.0)
+    flare_ready_timeout_seconds: float = Field(default=0.8, ge=0.1, le=5.0)
+    flare_db_connect_timeout_seconds: float = Field(default=2.0, gt=0.0, le=60.0)
+    flare_db_command_timeout_seconds: float = Field(default=5.0, gt=0.0, le=600.0)
+    flare_db_pool_timeout_seconds: float = Field(default=2.0, gt=0.0, le=60.0)
+    flare_sqlite_busy_timeout_seconds: float = Field(default=2.5, gt=0.0, le=60.0)
 
     @field_validator("slack_api_url")
     @classmethod
