@@ -18,8 +18,10 @@ from bot.db.commits import watch_commits
 from bot.db.engine import Database, DbTimeouts
 from bot.http.deadline import Unwinding, deadline_middleware
 from bot.http.middleware import error_middleware, metrics_middleware, request_id_middleware
+from bot.observability.logging import register_secrets
 from bot.observability.metrics import Metrics
-from bot.settings import Settings
+from bot.observability.secrets import collect_secrets
+from bot.settings import Settings, environment
 from bot.slack.client import make_web_client
 from bot.slack.dispatcher import Dispatcher, DispatcherConfig
 from bot.slack.gateway import SlackCallError
@@ -66,6 +68,8 @@ def create_app(
         lease_seconds=settings.flare_outbox_lease_seconds,
         max_backoff=settings.flare_outbox_max_backoff_seconds,
     )
+    # Every secret the catalog names joins the registry logs and Sentry scrub with.
+    register_secrets(collect_secrets(settings.secret_values(), app[CATALOG], environment()))
     app.cleanup_ctx.append(_lifecycle)
     slack_app.add_routes(app)
     for add_routes in registry.HTTP_ROUTES:
