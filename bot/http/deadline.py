@@ -42,9 +42,25 @@ class Unwinding:
 
 async def within(work: Awaitable[T], seconds: float, unwinding: Unwinding) -> tuple[bool, T | None]:
     """(True, result) if `work` finished within `seconds`; else (False, None), with `work` abandoned."""
+    loop = asyncio.get_running_loop()
     task = asyncio.ensure_future(work)
-    done, _pending = await asyncio.wait({task}, timeout=seconds)
-    if task in done:
+    waiter = loop.create_future()
+
+    def wake(_arg: object = None) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    task.add_done_callback(wake)
+    timer = loop.call_later(seconds, wake)
+    try:
+        await waiter
+    except asyncio.CancelledError:
+        unwinding.abandon(task)  # the caller went away (shutdown): so does its work
+        raise
+    finally:
+        timer.cancel()
+        task.remove_done_callback(wake)
+    if task.done():
         return True, task.result()
     unwinding.abandon(task)
     return False, None
