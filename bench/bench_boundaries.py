@@ -108,28 +108,42 @@ async def _server(
                 server.terminate()
 
 
-async def _latencies(server: Any, requests: int) -> tuple[list[float], list[float]]:
-    """(help ms, webhook ms), one request in flight, alternating."""
-    helps: list[float] = []
-    hooks: list[float] = []
+def _cpu_s(pid: int) -> float:
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
+async def _latencies(server: Any, requests: int) -> dict[str, Any]:
+    """Help, then webhook: latency (ms) of each request, one in flight, and server CPU µs per request."""
+    out: dict[str, Any] = {}
     async with aiohttp.ClientSession() as session:
         client = SlackClient(server.url, session)
-        for i in range(requests + 50):
-            started = time.perf_counter()
+
+        async def help_once() -> None:
             reply = await client.command("/incident", "help")
-            took = (time.perf_counter() - started) * 1000
             assert reply.status == 200, reply.text
-            if i >= 50:
-                helps.append(took)
-            started = time.perf_counter()
+
+        async def hook_once() -> None:
             async with session.post(
                 server.url + "/webhooks/alertmanager", data=_payload(), headers=HEADERS
             ) as r:
                 await r.read()
                 assert r.status == 200, r.status
-            if i >= 50:
-                hooks.append((time.perf_counter() - started) * 1000)
-    return helps, hooks
+
+        for name, once in (("help", help_once), ("hook", hook_once)):
+            for _ in range(50):
+                await once()
+            took: list[float] = []
+            cpu = _cpu_s(server.process.pid)
+            for _ in range(requests):
+                started = time.perf_counter()
+                await once()
+                took.append((time.perf_counter() - started) * 1000)
+            out[name] = took
+            out[f"{name}_cpu"] = (_cpu_s(server.process.pid) - cpu) / requests * 1e6
+    return out
 
 
 def _baseline_source(rev: str, into: Path) -> Path:
@@ -153,16 +167,14 @@ async def _ab(options: Any) -> dict[str, dict[str, list[float]]]:
                 fake = await FakeSlack().start()
                 try:
                     async with _server(options, fake, source=source) as (server, _url):
-                        helps, hooks = await _latencies(server, requests)
+                        measured = await _latencies(server, requests)
                 finally:
                     await fake.stop()
-                entry = runs.setdefault(
-                    label, {"help_p50": [], "help_p99": [], "hook_p50": [], "hook_p99": []}
-                )
-                entry["help_p50"].append(median(helps))
-                entry["help_p99"].append(percentile(helps, 99))
-                entry["hook_p50"].append(median(hooks))
-                entry["hook_p99"].append(percentile(hooks, 99))
+                entry = runs.setdefault(label, {})
+                for name in ("help", "hook"):
+                    entry.setdefault(f"{name}_p50", []).append(median(measured[name]))
+                    entry.setdefault(f"{name}_p99", []).append(percentile(measured[name], 99))
+                    entry.setdefault(f"{name}_cpu", []).append(measured[f"{name}_cpu"])
     return runs
 
 
@@ -233,8 +245,11 @@ async def run(options: Any) -> list[Figure]:
             ("help_p99", "signed /incident help p99, 1 in flight"),
             ("hook_p50", "single-alert webhook p50, 1 in flight"),
             ("hook_p99", "single-alert webhook p99, 1 in flight"),
+            ("help_cpu", "signed /incident help: server CPU per request"),
+            ("hook_cpu", "single-alert webhook: server CPU per request"),
         ):
-            figures.append(Figure(NAME, f"{what} ({label}, {db})", median(entry[key]), "ms", runs=entry[key]))
+            unit = "µs" if key.endswith("cpu") else "ms"
+            figures.append(Figure(NAME, f"{what} ({label}, {db})", median(entry[key]), unit, runs=entry[key]))
     hung = [await _hung(options) for _ in range(options.repeat)]
     slack_p99 = median([h["slack_p99"] for h in hung])
     hook_p99 = median([h["webhook_p99"] for h in hung])
