@@ -69,8 +69,6 @@ def _collect(value: Any, names: list[str]) -> None:
             child = getattr(value, field_name, None)
             if field_name.endswith("_env") and isinstance(child, str):
                 names.append(child)
-            elif field_name.endswith("_envs") and isinstance(child, list | tuple):
-                names.extend(v for v in child if isinstance(v, str))
             else:
                 _collect(child, names)
     elif isinstance(value, Mapping):
