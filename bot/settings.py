@@ -75,6 +75,15 @@ class Settings(BaseSettings):
     flare_session_secret: SecretStr | None = None
     flare_session_hours: float = Field(default=12.0, gt=0.0, le=24.0 * 30)
 
+    # Deadlines inside Slack's 3 s budget (docs/operations.md, "When the database hangs").
+    flare_slack_deadline_seconds: float = Field(default=2.2, ge=0.2, le=30.0)
+    flare_webhook_deadline_seconds: float = Field(default=2.5, ge=0.2, le=30.0)
+    flare_ready_timeout_seconds: float = Field(default=0.8, ge=0.1, le=5.0)
+    flare_db_connect_timeout_seconds: float = Field(default=2.0, gt=0.0, le=60.0)
+    flare_db_command_timeout_seconds: float = Field(default=5.0, gt=0.0, le=600.0)
+    flare_db_pool_timeout_seconds: float = Field(default=2.0, gt=0.0, le=60.0)
+    flare_sqlite_busy_timeout_seconds: float = Field(default=2.5, gt=0.0, le=60.0)
+
     @field_validator("slack_api_url")
     @classmethod
     def _api_url_has_scheme(cls, value: str) -> str:

@@ -14,10 +14,14 @@ from bot.clock import Clock, SystemClock
 from bot.cloudrun.gateway import CloudRunGateway
 from bot.cloudrun.run_v2_gateway import RunV2Gateway
 from bot.container import BotIdentity, Container
-from bot.db.engine import Database
+from bot.db.commits import watch_commits
+from bot.db.engine import Database, DbTimeouts
+from bot.http.deadline import Unwinding, deadline_middleware
 from bot.http.middleware import error_middleware, metrics_middleware, request_id_middleware
+from bot.observability.logging import register_secrets
 from bot.observability.metrics import Metrics
-from bot.settings import Settings
+from bot.observability.secrets import collect_secrets
+from bot.settings import Settings, environment
 from bot.slack.client import make_web_client
 from bot.slack.dispatcher import Dispatcher, DispatcherConfig
 from bot.slack.gateway import SlackCallError
@@ -44,6 +48,14 @@ def create_app(
             request_id_middleware(),
             metrics_middleware(metrics),
             error_middleware(settings.flare_max_body_bytes),
+            deadline_middleware(
+                [
+                    ("/webhooks/", settings.flare_webhook_deadline_seconds),
+                    ("/api/", settings.flare_webhook_deadline_seconds),
+                    ("/health/ready", settings.flare_ready_timeout_seconds + 0.1),
+                ],
+                Unwinding(),
+            ),
         ],
         handler_args={"max_field_size": 16384},
     )
@@ -56,6 +68,8 @@ def create_app(
         lease_seconds=settings.flare_outbox_lease_seconds,
         max_backoff=settings.flare_outbox_max_backoff_seconds,
     )
+    # Every secret the catalog names joins the registry logs and Sentry scrub with.
+    register_secrets(collect_secrets(settings.secret_values(), app[CATALOG], environment()))
     app.cleanup_ctx.append(_lifecycle)
     slack_app.add_routes(app)
     for add_routes in registry.HTTP_ROUTES:
@@ -69,7 +83,8 @@ _DISPATCHER_CONFIG = web.AppKey("dispatcher_config", DispatcherConfig)
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
-    db = Database(settings.database_url.get_secret_value())
+    db = Database(settings.database_url.get_secret_value(), timeouts=db_timeouts(settings))
+    watch_commits(db.engine)
     web_client = make_web_client(settings, http)
     gateway = SdkSlackGateway(web_client)
     dispatcher = Dispatcher(db, gateway, app[METRICS], config=app[_DISPATCHER_CONFIG], clock=app[CLOCK])
@@ -122,3 +137,13 @@ async def _learn_identity(c: Container) -> None:
         c.identity.bot_id = body.get("bot_id")
         c.identity.team_id = body.get("team_id")
         return
+
+
+def db_timeouts(settings: Settings) -> DbTimeouts:
+    """The server's database timeouts, from FLARE_DB_* settings."""
+    return DbTimeouts(
+        connect=settings.flare_db_connect_timeout_seconds,
+        command=settings.flare_db_command_timeout_seconds,
+        pool=settings.flare_db_pool_timeout_seconds,
+        sqlite_busy=settings.flare_sqlite_busy_timeout_seconds,
+    )

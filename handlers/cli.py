@@ -19,7 +19,8 @@ from bot.catalog import Catalog, ConfigError, load_catalog
 from bot.db import schema
 from bot.observability.heap import settle_heap
 from bot.observability.logging import configure_logging
-from bot.settings import SLACK_CREDENTIALS_HELP, Settings, SettingsError, load_settings
+from bot.observability.secrets import SecretRegistry, collect_secrets
+from bot.settings import SLACK_CREDENTIALS_HELP, Settings, SettingsError, environment, load_settings
 
 log = logging.getLogger("flare")
 EXIT_CONFIG = 2
@@ -78,7 +79,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings()
     if isinstance(settings, list):
         return _fail(settings)
-    configure_logging(settings.log_level, settings.secret_values(), debug_libs=settings.flare_debug_libs)
+    registry = SecretRegistry(settings.secret_values())
+    configure_logging(settings.log_level, registry, debug_libs=settings.flare_debug_libs)
     url = settings.database_url.get_secret_value()
     from bot.db import migrate
 
@@ -86,7 +88,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         migrate.upgrade(url, args.revision)
         current = asyncio.run(migrate.current_revision(url))
     except Exception as exc:
-        return _fail([f"migration failed: {type(exc).__name__}: {_first_line(exc)}"])
+        return _fail([registry.scrub(f"migration failed: {type(exc).__name__}: {_first_line(exc)}")])
     print(f"database is at revision {current}")
     return 0
 
@@ -119,11 +121,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return _fail(
             [str(p) for p in exc.problems] + [f"fix {settings.flare_config} (FLARE_CONFIG) and retry"]
         )
-    configure_logging(settings.log_level, settings.secret_values(), debug_libs=settings.flare_debug_libs)
+    registry = SecretRegistry(collect_secrets(settings.secret_values(), catalog, environment()))
+    configure_logging(settings.log_level, registry, debug_libs=settings.flare_debug_libs)
     if settings.sentry_dsn is not None:
         from bot.observability.sentry import init_sentry
 
-        init_sentry(settings)
+        init_sentry(settings, registry=registry)
     url = settings.database_url.get_secret_value()
     if settings.is_sqlite:
         try:
@@ -132,7 +135,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
                 migrate.upgrade(url)
         except Exception as exc:
-            return _fail([f"DATABASE_URL: could not migrate the SQLite database: {_first_line(exc)}"])
+            reason = registry.scrub(_first_line(exc))
+            return _fail([f"DATABASE_URL: could not migrate the SQLite database: {reason}"])
     else:
         problem = _check_schema(url)
         if problem:

@@ -7,16 +7,24 @@ import time
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.container import Container
+from bot.db.commits import CommitWatch, current_watch
+from bot.http.deadline import Unwinding, within
 from bot.http.errors import json_error
+from bot.http.slack_verify import SlackRequestRefused, parse_slack_body, verify_signature
 from handlers import registry
 from handlers.errors import on_error
-from handlers.keys import BOLT, CONTAINER
+from handlers.keys import BOLT, CONTAINER, SETTINGS
+from handlers.slack_late import late_answer
 
 
 def build_bolt(container: Container, client: AsyncWebClient) -> AsyncApp:
@@ -58,6 +66,8 @@ def _make_app(container: Container, client: AsyncWebClient, authorize: Any) -> A
         # when the listener returns instead of polling for ack() every 10 ms.
         process_before_response=True,
         raise_error_for_unhandled_request=False,
+        # slack_events verifies the signature on the raw bytes before anything is parsed.
+        request_verification_enabled=False,
     )
 
 
@@ -76,22 +86,46 @@ def _bolt_logger() -> logging.Logger:
 
 
 async def slack_events(request: web.Request) -> web.Response:
-    """Commands, interactivity and events: verified and dispatched by Bolt."""
+    """Commands, interactivity and events: signature checked on the raw bytes, then dispatched by Bolt."""
     if BOLT not in request.app:
         missing = " and ".join(request.app[CONTAINER].settings.missing_slack_credentials())
         return json_error(503, f"Slack is not configured; set {missing}")
+    c = request.app[CONTAINER]
     started = time.perf_counter()
-    bolt_request = await to_bolt_request(request)
-    bolt_response = await request.app[BOLT].async_dispatch(bolt_request)
-    if bolt_response.status == 401:
-        return json_error(401, "invalid or expired Slack request signature")
-    command = _command_name(bolt_request.body)
+    raw = await request.read()
+    try:
+        verify_signature(request.app[SIGNING_SECRET], request.headers, raw, time.time())
+        text, body = parse_slack_body(raw, request.content_type)
+    except SlackRequestRefused as exc:
+        return json_error(exc.status, exc.reason)
+    bolt_request = _bolt_request(request, text, body)
+    watch = CommitWatch()
+    finished, bolt_response = await within(
+        _dispatch(request.app[BOLT], bolt_request, watch),
+        c.settings.flare_slack_deadline_seconds,
+        request.app[UNWINDING],
+    )
+    if not finished or bolt_response is None:
+        return late_answer(c, body, committing=watch.started)
+    command = _command_name(body)
     if command:
-        request.app[CONTAINER].metrics.command_ack_seconds.labels(command).observe(
-            time.perf_counter() - started
-        )
-    response = await to_aiohttp_response(bolt_response)
-    return response
+        c.metrics.command_ack_seconds.labels(command).observe(time.perf_counter() - started)
+    return await to_aiohttp_response(bolt_response)
+
+
+def _bolt_request(request: web.Request, text: str, body: dict[str, Any]) -> AsyncBoltRequest:
+    # The body is already verified and parsed: hand Bolt the result instead of letting it guess the
+    # format again (its guess turns a command whose text mentions "payload" into an empty body).
+    bolt_request = AsyncBoltRequest(body="", query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
+    bolt_request.raw_body = text
+    bolt_request.body = body
+    bolt_request.context = build_async_context(AsyncBoltContext({}), body)
+    return bolt_request
+
+
+async def _dispatch(bolt: AsyncApp, bolt_request: AsyncBoltRequest, watch: CommitWatch) -> BoltResponse:
+    current_watch.set(watch)
+    return await bolt.async_dispatch(bolt_request)
 
 
 def _command_name(body: dict[str, Any]) -> str | None:
@@ -99,6 +133,13 @@ def _command_name(body: dict[str, Any]) -> str | None:
     return str(command)[:32] if isinstance(command, str) and command.startswith("/") else None
 
 
+SIGNING_SECRET = web.AppKey("slack_signing_secret", bytes)
+UNWINDING = web.AppKey("slack_unwinding", Unwinding)
+
+
 def add_routes(app: web.Application) -> None:
     """Register POST /slack/events."""
+    secret = app[SETTINGS].slack_signing_secret
+    app[SIGNING_SECRET] = secret.get_secret_value().encode() if secret is not None else b""
+    app[UNWINDING] = Unwinding()
     app.router.add_post("/slack/events", slack_events)

@@ -161,6 +161,11 @@ def make_settings(
             "flare_tick_token": TICK_TOKEN,
             "flare_tick_interval_seconds": 0,
             "sentry_dsn": None,
+            # Deadlines far past Slack's budget: a loaded CI machine must not turn a slow answer into a
+            # "could not reach its database" one. Tests of the deadlines set them (tests/boundaries).
+            "flare_slack_deadline_seconds": 20.0,
+            "flare_webhook_deadline_seconds": 20.0,
+            "flare_ready_timeout_seconds": 3.0,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
+
+from bot.http import jsonbody
 
 MAX_KEY = 255
 MAX_TITLE = 500
@@ -26,21 +27,11 @@ class PayloadError(ValueError):
 
 
 def load_json(body: bytes) -> Any:
-    """Decode a JSON body, or raise PayloadError."""
-    if not body.strip():
-        raise PayloadError("body", "empty; expected a JSON object")
+    """Decode a JSON body with the shared bounded loader, or raise PayloadError."""
     try:
-        decoded = body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise PayloadError("body", "not UTF-8 text") from None
-    try:
-        return json.loads(decoded)
-    except json.JSONDecodeError as exc:
-        raise PayloadError(
-            "body", f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
-        ) from None
-    except RecursionError:
-        raise PayloadError("body", "JSON nested too deeply") from None
+        return jsonbody.load_json(body, storable_text=False)  # clean() repairs every string
+    except jsonbody.BodyError as exc:
+        raise PayloadError(exc.field, exc.problem) from None
 
 
 def clean(text: str, limit: int = MAX_TEXT) -> str:

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from bot.catalog.alertmanager import alertmanager_problems
 from bot.catalog.gate import gate_problems
 from bot.catalog.model import Catalog
+from bot.catalog.partial import cross_problems
 from bot.catalog.rbac import rbac_environments_exist
 from bot.catalog.routing import routing_problems
 from bot.catalog.webhooks import webhook_problems
@@ -51,7 +52,12 @@ def parse_catalog(text: str, file: str = "<catalog>") -> Catalog:
     try:
         catalog = Catalog.model_validate(located.data)
     except ValidationError as exc:
-        raise ConfigError([_problem(located, err) for err in exc.errors(include_url=False)]) from None
+        problems = [_problem(located, err) for err in exc.errors(include_url=False)]
+        # Report the cross-check problems of the rest of the file in the same run.
+        problems += [
+            located.problem(path, msg) for path, msg in cross_problems(located.data, exc, CROSS_CHECKS)
+        ]
+        raise ConfigError(problems) from None
     problems = [located.problem(path, msg) for check in CROSS_CHECKS for path, msg in check(catalog)]
     if problems:
         raise ConfigError(problems)

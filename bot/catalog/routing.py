@@ -78,6 +78,9 @@ def parse_matcher(text: str) -> Matcher:
             f"{text!r} is not a matcher; write label=value, label!=value, label=~regex or label!~regex"
         )
     label, op, raw = found.group(1), found.group(2), found.group(3)
+    mistake = _operator_mistake(op, raw)
+    if mistake:
+        raise ValueError(f"in {text!r}: {mistake}")
     value = _unquote(raw)
     regex = None
     if op in ("=~", "!~"):
@@ -86,6 +89,18 @@ def parse_matcher(text: str) -> Matcher:
         except re.error as exc:
             raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
     return Matcher(label, op, value, regex)  # type: ignore[arg-type]
+
+
+def _operator_mistake(op: str, raw: str) -> str | None:
+    """Name an operator that is not one (`==`, `===`, `=!`, `~=`) instead of blaming the quotes."""
+    if op == "=" and raw.startswith("="):
+        written = "=" * (1 + len(raw) - len(raw.lstrip("=")))
+        return f"`{written}` is not an operator; use `=`"
+    if op == "=" and raw.startswith("!"):
+        return "`=!` is not an operator; use `!=`"
+    if op in ("=", "!=") and raw.startswith("~"):
+        return f"`{op}~` is not an operator; use `{'=~' if op == '=' else '!~'}`"
+    return None
 
 
 def _unquote(raw: str) -> str:

@@ -7,7 +7,6 @@ See docs/deploys.md for the schema as users read it.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.deploys.models import STATUSES
+from bot.http import jsonbody
 
 _REVISION = re.compile(r"^[a-z](?:[-a-z0-9]{0,98}[a-z0-9])?$")
 _SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
@@ -139,13 +139,15 @@ DEFAULT_ENV = "production"
 
 
 def load_body(body: bytes) -> Any:
-    """Decode a JSON body; SchemaError (field "") when it is not JSON."""
+    """Decode a JSON body with the shared bounded loader; SchemaError naming the field when it fails."""
     if not body.strip():
         raise SchemaError("", "the body is empty; send a JSON object (see docs/deploys.md)")
     try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
-        raise SchemaError("", "the body is not valid JSON (UTF-8)") from None
+        return jsonbody.load_json(body)
+    except jsonbody.BodyError as exc:
+        if exc.field == "body":
+            raise SchemaError("", f"the body is not usable JSON: {exc.problem}") from None
+        raise SchemaError(exc.field, exc.problem) from None
 
 
 def parse(payload: Any, now: datetime) -> DeployEvent:

@@ -74,10 +74,22 @@ async def deep_health(c: Container) -> Report:
     return await run_probes(deep_probes(c))
 
 
-async def ready(c: Container, timeout: float = 2.0) -> str | None:
-    """None when the database answers within `timeout`; otherwise why not."""
-    try:
-        await asyncio.wait_for(c.db.ping(), timeout=timeout)
-    except Exception as exc:
+async def ready(c: Container, timeout: float | None = None) -> str | None:
+    """None when the database answers within `timeout`; otherwise why not (never waits longer)."""
+    seconds = c.settings.flare_ready_timeout_seconds if timeout is None else timeout
+    ping = asyncio.ensure_future(c.db.ping())
+    # Not wait_for: cancelling a ping stuck on a hung connection can itself hang until the command timeout.
+    done, _ = await asyncio.wait({ping}, timeout=seconds)
+    if not done:
+        ping.cancel()
+        ping.add_done_callback(_quiet)
+        return f"database: no answer within {seconds:g} s"
+    exc = ping.exception()
+    if exc is not None:
         return f"database: {type(exc).__name__}"
     return None
+
+
+def _quiet(task: asyncio.Task[None]) -> None:
+    if not task.cancelled():
+        task.exception()

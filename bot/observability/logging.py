@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.observability.secrets import SecretRegistry
+
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("flare_request_id", default=None)
 
 _STANDARD = frozenset(
@@ -45,11 +47,16 @@ def _keep_scheme(match: re.Match[str]) -> str:
 
 
 class JsonFormatter(logging.Formatter):
-    """Formats records as single-line JSON."""
+    """Formats records as single-line JSON, scrubbed through the secret registry."""
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, secrets: Iterable[str] | SecretRegistry = ()) -> None:
         super().__init__()
-        self.secrets = [s for s in secrets if s]
+        self.registry = secrets if isinstance(secrets, SecretRegistry) else SecretRegistry(secrets)
+
+    @property
+    def secrets(self) -> list[str]:
+        """The registered secret values."""
+        return list(self.registry)
 
     def format(self, record: logging.LogRecord) -> str:
         """Render `record` as one JSON line."""
@@ -67,7 +74,7 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value if isinstance(value, int | float | bool | type(None)) else str(value)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return redact(json.dumps(entry, ensure_ascii=False, default=str), self.secrets)
+        return self.registry.scrub(json.dumps(entry, ensure_ascii=False, default=str))
 
 
 OWN_LOGGERS = ("flare",)
@@ -90,7 +97,9 @@ class LibraryFilter(logging.Filter):
         return record.levelno >= logging.WARNING or record.name.split(".")[0] in OWN_LOGGERS
 
 
-def configure_logging(level: str, secrets: Iterable[str] = (), *, debug_libs: bool = False) -> None:
+def configure_logging(
+    level: str, secrets: Iterable[str] | SecretRegistry = (), *, debug_libs: bool = False
+) -> None:
     """Send every log record to stderr as JSON at `level`; libraries stay at WARNING unless `debug_libs`."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(secrets))
@@ -113,9 +122,16 @@ def configure_logging(level: str, secrets: Iterable[str] = (), *, debug_libs: bo
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), quiet))
 
 
-def register_secrets(values: Iterable[str]) -> None:
-    """Also redact `values` (secrets learned after start-up, e.g. webhook tokens) in every JSON log line."""
-    extra = [v for v in values if v and len(v) >= 6]
+def active_registry() -> SecretRegistry | None:
+    """The registry the JSON log handler scrubs with (Sentry shares it), if logging is configured."""
     for handler in logging.getLogger().handlers:
         if isinstance(handler.formatter, JsonFormatter):
-            handler.formatter.secrets.extend(s for s in extra if s not in handler.formatter.secrets)
+            return handler.formatter.registry
+    return None
+
+
+def register_secrets(values: Iterable[str]) -> None:
+    """Add `values` (secrets learned after start-up) to the registry logs and Sentry scrub with."""
+    registry = active_registry()
+    if registry is not None:
+        registry.add(list(values))
