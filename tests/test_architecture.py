@@ -144,3 +144,7 @@ def test_observability_does_not_import_the_domains() -> None:
         if m.split(".")[1] in DOMAINS
     )
     assert offenders == []
+
+
+def test_no_import_cycles_between_modules() -> None:
+    assert import_cycles(ROOT, ("bot", "handlers", "runbooks")) == []

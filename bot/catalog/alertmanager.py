@@ -14,18 +14,14 @@ Matchers use the same parser as routes, so a bad one is a config error with file
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from pydantic import AfterValidator, Field, model_validator
 
 from bot.catalog.base import StrictModel
-from bot.catalog.routing import LabelName, MatcherText, parse_matcher
+from bot.catalog.routing import LabelName, MatcherText
 from bot.catalog.services import Slug
 from bot.catalog.webhooks import EnvName
-
-if TYPE_CHECKING:
-    from bot.catalog.model import Catalog
 
 
 def _http_url(value: str) -> str:
@@ -58,20 +54,3 @@ class AlertmanagerSettings(StrictModel):
         if self.token_env and self.username:
             raise ValueError("give token_env or username + password_env, not both")
         return self
-
-
-def alertmanager_problems(catalog: Catalog) -> Iterable[tuple[tuple[str | int, ...], str]]:
-    """Cross-reference checks: silence matchers name known services and can select something."""
-    settings = catalog.alertmanager
-    if settings is None:
-        return
-    for service, matchers in settings.silence_matchers.items():
-        path: tuple[str | int, ...] = ("alertmanager", "silence_matchers", service)
-        if catalog.service(service) is None:
-            known = ", ".join(s.name for s in catalog.services) or "none defined"
-            yield path, f"unknown service {service!r} (services: {known})"
-            continue
-        parsed = [parse_matcher(m) for m in matchers]
-        if not any(m.op in ("=", "=~") and not m.matches({}) for m in parsed):
-            # Alertmanager refuses such a silence: it would match every alert.
-            yield path, 'at least one matcher must not match the empty string, e.g. service="checkout"'

@@ -7,13 +7,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.catalog.alertmanager import alertmanager_problems
-from bot.catalog.gate import gate_problems
+from bot.catalog.checks import alertmanager_problems, gate_problems, routing_problems, webhook_problems
 from bot.catalog.model import Catalog
 from bot.catalog.partial import cross_problems
 from bot.catalog.rbac import rbac_environments_exist
-from bot.catalog.routing import routing_problems
-from bot.catalog.webhooks import webhook_problems
 from bot.catalog.yamlpath import ConfigError, ConfigProblem, LocatedYaml
 
 # Cross-reference checks run after the schema is valid. Each yields (path, problem).

@@ -10,15 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal, Protocol
 
 from pydantic import AfterValidator, Field, PrivateAttr
 
 from bot.catalog.base import ChannelId, StrictModel, UserGroupId
-from bot.catalog.services import SEVERITY_ORDER, SeverityName
-
-if TYPE_CHECKING:
-    from bot.catalog.model import Catalog
+from bot.catalog.services import SEVERITY_ORDER, SeverityName, Team
 
 Op = Literal["=", "!=", "=~", "!~"]
 _MATCHER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$", re.DOTALL)
@@ -243,8 +240,19 @@ class RouteDecision:
     note: str = ""
 
 
+class RoutingSource(Protocol):
+    """What routing needs of the catalog: its routes, and which team owns a service."""
+
+    @property
+    def routes(self) -> Routing: ...
+
+    def team_for(self, service: str) -> Team | None:
+        """The team that owns `service`, if any."""
+        ...
+
+
 def decide(
-    catalog: Catalog, labels: Mapping[str, str], *, severity: str | None, service: str | None
+    catalog: RoutingSource, labels: Mapping[str, str], *, severity: str | None, service: str | None
 ) -> list[RouteDecision]:
     """Every route an alert takes, in order; empty when nothing (not even a default) can take it."""
     routing = catalog.routes
@@ -267,7 +275,7 @@ def decide(
 
 
 def _decision(
-    catalog: Catalog,
+    catalog: RoutingSource,
     target: RouteTarget,
     name: str,
     severity: str | None,
@@ -300,21 +308,3 @@ def most_severe(levels: Iterable[str]) -> str:
     """The most severe of some P-levels (P3 when there are none)."""
     ranked = [lvl for lvl in levels if lvl in SEVERITY_ORDER]
     return min(ranked, key=SEVERITY_ORDER.index) if ranked else "P3"
-
-
-def routing_problems(catalog: Catalog) -> Iterable[tuple[tuple[str | int, ...], str]]:
-    """Cross-reference checks for `routes` (run by the catalog loader)."""
-    seen: dict[str, int] = {}
-    for i, rule in enumerate(catalog.routes.rules):
-        if rule.name is not None:
-            if rule.name in seen:
-                yield (
-                    ("routes", "rules", i, "name"),
-                    f"duplicate route name {rule.name!r} (see rules[{seen[rule.name]}])",
-                )
-            seen.setdefault(rule.name, i)
-        if not rule.channels and not catalog.teams:
-            yield (
-                ("routes", "rules", i, "channels"),
-                "no channels given and no teams defined; set channels: [C0123ABCD]",
-            )

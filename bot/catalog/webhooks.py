@@ -6,15 +6,11 @@ The catalog never holds a secret: it names the environment variables that do (`*
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
 from bot.catalog.base import StrictModel
-
-if TYPE_CHECKING:
-    from bot.catalog.model import Catalog
 
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _HEADER = re.compile(r"^[A-Za-z0-9-]{1,64}$")
@@ -62,7 +58,7 @@ class Webhooks(StrictModel):
 
 
 # What each source can use: (bearer/query token, basic, HMAC secret, HMAC required)
-_SUPPORTED: dict[str, tuple[bool, bool, bool, bool]] = {
+SUPPORTED: dict[str, tuple[bool, bool, bool, bool]] = {
     "alertmanager": (True, True, False, False),
     "grafana": (True, True, True, False),
     "gcp_monitoring": (True, True, False, False),
@@ -70,30 +66,3 @@ _SUPPORTED: dict[str, tuple[bool, bool, bool, bool]] = {
     "pagerduty": (False, False, True, True),
     "generic": (True, False, False, False),
 }
-
-
-def webhook_problems(catalog: Catalog) -> Iterable[tuple[tuple[str | int, ...], str]]:
-    """Each configured source must name credentials it can actually check."""
-    for source, (token, basic, secret, secret_required) in _SUPPORTED.items():
-        auth: WebhookAuth | None = getattr(catalog.webhooks, source)
-        if auth is None:
-            continue
-        path: tuple[str | int, ...] = ("webhooks", source)
-        if auth.token_env and not token:
-            yield (*path, "token_env"), f"{source} does not send a token; use secret_env"
-        if (auth.username or auth.password_env) and not basic:
-            yield (*path, "username"), f"{source} does not use basic auth; use secret_env"
-        if auth.secret_env and not secret:
-            yield (*path, "secret_env"), f"{source} does not sign its requests; use token_env or basic auth"
-        if bool(auth.username) != bool(auth.password_env):
-            yield (
-                (*path, "password_env" if auth.username else "username"),
-                ("basic auth needs both username and password_env"),
-            )
-        if secret_required and not auth.secret_env:
-            yield (
-                (*path, "secret_env"),
-                f"{source} signs every request; name its signing secret in secret_env",
-            )
-        elif not (auth.token_env or auth.password_env or auth.secret_env):
-            yield path, "no credentials configured; set token_env (or username + password_env)"

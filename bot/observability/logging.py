@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -18,32 +17,6 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("fla
 _STANDARD = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys() | {"message", "asctime", "taskName"}
 )
-# Token shapes redacted wherever they appear: Slack tokens, bearer credentials, URL passwords.
-TOKEN_PATTERNS = (
-    re.compile(r"xox[abposr]-[A-Za-z0-9-]{6,}"),
-    re.compile(r"xapp-[A-Za-z0-9-]{6,}"),
-    re.compile(r"(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}"),
-    re.compile(r"(?<=://)([^:/@\s]+):([^@/\s]+)@"),
-)
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """Replace known secret values and token-shaped strings with [redacted]."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "[redacted]")
-    for pattern in TOKEN_PATTERNS:
-        text = pattern.sub(lambda m: _keep_scheme(m), text)
-    return text
-
-
-def _keep_scheme(match: re.Match[str]) -> str:
-    groups = match.groups()
-    if len(groups) == 2:  # user:password@ in a URL
-        return f"{groups[0]}:[redacted]@"
-    if len(groups) == 1:
-        return f"{groups[0]} [redacted]"
-    return "[redacted]"
 
 
 class JsonFormatter(logging.Formatter):

@@ -18,6 +18,34 @@ SENSITIVE_NAME = r"[A-Za-z0-9_.-]*(?:token|secret|signature|password|passwd|auth
 _QUERY_PARAM = re.compile(rf"(?i)(^|[?&;])({SENSITIVE_NAME})=[^&;#\s\"']*")
 
 
+# Token shapes redacted wherever they appear: Slack tokens, bearer credentials, URL passwords.
+TOKEN_PATTERNS = (
+    re.compile(r"xox[abposr]-[A-Za-z0-9-]{6,}"),
+    re.compile(r"xapp-[A-Za-z0-9-]{6,}"),
+    re.compile(r"(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}"),
+    re.compile(r"(?<=://)([^:/@\s]+):([^@/\s]+)@"),
+)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Replace known secret values and token-shaped strings with [redacted]."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    for pattern in TOKEN_PATTERNS:
+        text = pattern.sub(lambda m: _keep_scheme(m), text)
+    return text
+
+
+def _keep_scheme(match: re.Match[str]) -> str:
+    groups = match.groups()
+    if len(groups) == 2:  # user:password@ in a URL
+        return f"{groups[0]}:[redacted]@"
+    if len(groups) == 1:
+        return f"{groups[0]} [redacted]"
+    return "[redacted]"
+
+
 class SecretRegistry:
     """Known secret values, longest first, so a secret inside another is never half-redacted."""
 
@@ -44,8 +72,6 @@ class SecretRegistry:
 
     def scrub(self, text: str) -> str:
         """`text` with every registered value, token shape and sensitive query parameter redacted."""
-        from bot.observability.logging import redact
-
         return redact_query(redact(text, self._values))
 
 
