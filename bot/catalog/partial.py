@@ -32,6 +32,7 @@ class _Pruned:
         self.data = copy.deepcopy(data)
         self.removed: dict[Path, list[int]] = {}  # original list path -> original indices removed
         self.dropped_names: set[str] = set()  # mapping keys removed (e.g. a broken team)
+        self.containers: set[Path] = set()  # original paths of lists or mappings that lost an entry
 
     def original(self, path: Path) -> Path:
         out: list[str | int] = []
@@ -61,10 +62,12 @@ class _Pruned:
         if isinstance(parent, list) and isinstance(key, int) and 0 <= key < len(parent):
             index = self.original(target)[-1]
             assert isinstance(index, int)
+            self.containers.add(self.original(target[:-1]))
             self.removed.setdefault(self.original(target[:-1]), []).append(index)
             del parent[key]
             return True
         if isinstance(parent, dict) and key in parent:
+            self.containers.add(self.original(target[:-1]))
             del parent[key]
             if isinstance(key, str):
                 self.dropped_names.add(key)
@@ -98,6 +101,9 @@ def cross_problems(data: Any, error: ValidationError, checks: Iterable[CrossChec
             for path, message in check(catalog):
                 if any(repr(name) in message for name in pruned.dropped_names):
                     continue  # it names something only the pruning removed
-                found.append((pruned.original(path), message))
+                where = pruned.original(path)
+                if where in pruned.containers:
+                    continue  # it judges a list or mapping the pruning shortened: its schema error says more
+                found.append((where, message))
         return found
     return []
