@@ -11,6 +11,7 @@ from bot.db.dedup import first_delivery
 from bot.incidents import flows, modals, queries
 from bot.incidents.lifecycle import IncidentError
 from bot.incidents.types import DeclareRequest
+from bot.slack.outbox import caused_by
 
 
 def register(bolt: AsyncApp, container: Container) -> None:
@@ -33,8 +34,9 @@ def register(bolt: AsyncApp, container: Container) -> None:
             source="slack",
             dedup_key=f"view:{view['id']}",
         )
-        async with container.transaction() as session:
-            await flows.declare(container, session, request, origin=form.origin)
+        with caused_by(request.declared_by):
+            async with container.transaction() as session:
+                await flows.declare(container, session, request, origin=form.origin)
         await ack()
 
     @bolt.view(modals.UPDATE)

@@ -6,6 +6,7 @@ from bot.db.dedup import InboundKey
 from bot.db.locks import LeaseLock
 from bot.deploys.models import Deploy, DeployLink, WatchState
 from bot.incidents.models import ActionItem, Incident, IncidentEvent
+from bot.people.models import Person
 from bot.postmortem.models import PostmortemDraft
 from bot.rollback.models import Rollback, RollbackEvent
 from bot.slack.models import OutboxItem, OutboxLane, SlackRef
@@ -26,6 +27,7 @@ __all__ = [
     "LeaseLock",
     "OutboxItem",
     "OutboxLane",
+    "Person",
     "PostmortemDraft",
     "Rollback",
     "RollbackEvent",

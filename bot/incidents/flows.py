@@ -165,13 +165,14 @@ async def _by_dedup_key(session: AsyncSession, key: str) -> Incident | None:
 
 
 async def _open_channel(
-    c: Container, session: AsyncSession, incident: Incident, suspects: str | None
+    c: Container, session: AsyncSession, incident: Incident, suspects: str | None, *, retry: int = 0
 ) -> None:
     key = incident.channel_key
     channel = channel_ref(key)
     lane = lane_for(channel)
     s = snapshot(incident)
-    items = [create_channel(key, name=incident.channel_name, dedup_key=f"{key}:create")]
+    dedup = f"{key}:create:{retry}" if retry else f"{key}:create"
+    items = [create_channel(key, name=incident.channel_name, dedup_key=dedup)]
     people = [incident.declared_by, incident.commander, *responders(c.catalog, incident.service)]
     users = list(dict.fromkeys(u for u in people if u and _is_user(u)))
     if users:
@@ -182,7 +183,12 @@ async def _open_channel(
     items.append(set_topic(channel, render.topic(s)))
     for target, group in announcement_targets(c.catalog, incident.service):
         text, blocks = render.announcement(s, f"<#{channel}>", group=group)
-        items.append(post_message(target, text=text, blocks=blocks, key=_announce_key(incident, target)))
+        if retry:  # the announcements went out without a channel: add its link now
+            items.append(
+                update_message(_announce_key(incident, target), lane=target, text=text, blocks=blocks)
+            )
+        else:
+            items.append(post_message(target, text=text, blocks=blocks, key=_announce_key(incident, target)))
     await enqueue_all(session, items)
 
 
@@ -196,13 +202,16 @@ async def refresh(
     """Enqueue the card update (and the topic / announcements when their fields changed)."""
     s = snapshot(incident)
     channel = channel_ref(incident.channel_key)
-    suspects = await deploy_suspects.card_section(session, c.catalog, incident.service, incident.declared_at)
-    text, blocks = render.card(s, suspects=suspects)
-    await enqueue(
-        session, update_message(incident.card_key, lane=lane_for(channel), text=text, blocks=blocks)
-    )
-    if topic:
-        await enqueue(session, set_topic(channel, render.topic(s)))
+    if incident.channel_error is None:  # no channel, no card: only the announcements can change
+        suspects = await deploy_suspects.card_section(
+            session, c.catalog, incident.service, incident.declared_at
+        )
+        text, blocks = render.card(s, suspects=suspects)
+        await enqueue(
+            session, update_message(incident.card_key, lane=lane_for(channel), text=text, blocks=blocks)
+        )
+        if topic:
+            await enqueue(session, set_topic(channel, render.topic(s)))
     if announce:
         for target, _group in announcement_targets(c.catalog, incident.service):
             text, blocks = render.announcement(s, f"<#{channel}>")
@@ -214,6 +223,8 @@ async def refresh(
 
 async def _post(session: AsyncSession, incident: Incident, message: tuple[str, list[dict[str, Any]]]) -> None:
     text, blocks = message
+    if incident.channel_error is not None:
+        return  # Slack refused the channel; the command's answer says the text was not posted
     await enqueue(session, post_message(channel_ref(incident.channel_key), text=text, blocks=blocks))
 
 
@@ -360,3 +371,9 @@ async def add_action_item(
 def ephemeral_notice(channel: str, user: str, text: str) -> Outbound:
     """chat.postEphemeral through the outbox (feedback to a button click, after the ack)."""
     return Outbound(channel, "chat.postEphemeral", {"channel": channel, "user": user, "text": text})
+
+
+async def open_channel_again(c: Container, session: AsyncSession, incident: Incident, *, retry: int) -> None:
+    """Enqueue the channel, invites, card, topic and announcement links again (`/incident channel retry`)."""
+    suspects = await deploy_suspects.card_section(session, c.catalog, incident.service, incident.declared_at)
+    await _open_channel(c, session, incident, suspects, retry=retry)

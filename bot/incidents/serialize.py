@@ -32,7 +32,12 @@ def incident_json(incident: Incident, channel_id: str | None) -> dict[str, Any]:
         "declared_by": incident.declared_by,
         "source": incident.source,
         "origin": incident.origin,
-        "channel": {"key": incident.channel_key, "name": incident.channel_name, "id": channel_id},
+        "channel": {
+            "key": incident.channel_key,
+            "name": incident.channel_name,
+            "id": channel_id,
+            "error": incident.channel_error,
+        },
         "declared_at": _iso(incident.declared_at),
         "impact_started_at": _iso(incident.impact_started_at),
         "acknowledged_at": _iso(incident.acknowledged_at),
@@ -86,5 +91,6 @@ def detail_json(
     """The incident with its whole timeline and action items."""
     body = incident_json(incident, channel_id)
     body["timeline"] = [event_json(e) for e in events]
+    body["delivery_failures"] = [event_json(e) for e in events if e.kind == "delivery_failed"]
     body["action_items"] = [action_item_json(i) for i in items]
     return body

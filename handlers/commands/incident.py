@@ -25,7 +25,8 @@ from bot.incidents.naming import looks_like_human_id, parse_human_id
 from bot.incidents.text import parse_user
 from bot.incidents.types import DeclareRequest, snapshot
 from bot.slack.escape import channel_mention, escape, safe
-from handlers import postmortem
+from bot.slack.outbox import caused_by
+from handlers import incident_channel, postmortem
 from handlers.commands.usage import ephemeral, usage_error
 from handlers.incident_modal import open_declare_modal
 
@@ -43,6 +44,7 @@ HELP = "\n".join(
         "• `/incident action <text> [@owner]` — an action item for the post-mortem",
         "• `/incident ack` · `mitigate [text]` · `resolve [summary]` · `reopen`",
         "• `/incident timeline` — the last 20 events, only for you",
+        "• `/incident channel retry` — create the incident channel again after Slack refused it",
         "• `/incident postmortem` — a Markdown post-mortem draft from the timeline, uploaded here "
         "(notes starting `root cause:`, `trigger:` or `resolution:` pre-fill those sections)",
         "Anywhere:",
@@ -123,7 +125,8 @@ def register(bolt: AsyncApp, container: Container) -> None:
             await ack(**usage_error(problem, "/incident <subcommand> [args]", "/incident list"))
             return
         try:
-            reply = await handler(container, inv)
+            with caused_by(inv.user, command.get("response_url")):
+                reply = await handler(container, inv)
         except Usage as exc:
             reply = exc.reply
         except IncidentError as exc:
@@ -209,7 +212,10 @@ async def cmd_status(c: Container, inv: Invocation) -> Reply:
     async with c.db.sessions() as session:
         incident = await _target(session, inv, for_update=False)
         channels = await queries.channel_ids(session, [incident])
-    text, blocks = summaries.status_summary(snapshot(incident), c.clock.now(), channels.get(incident.id))
+        failures = await timeline.texts_of_kind(session, incident.id, "delivery_failed", limit=5)
+    text, blocks = summaries.status_summary(
+        snapshot(incident), c.clock.now(), channels.get(incident.id), failures
+    )
     return ephemeral(text, blocks)
 
 
@@ -290,8 +296,17 @@ async def cmd_update(c: Container, inv: Invocation) -> Reply:
         incident = await _target(session, inv)
         await flows.post_update(c, session, incident, text, inv.user)
         channels = await queries.channel_ids(session, [incident])
-    where = channel_mention(channels[incident.id]) if incident.id in channels else f"#{incident.channel_name}"
-    return ephemeral(f"Update on {incident.human_id} posted in {where}.")
+    if incident.channel_error is not None:
+        return ephemeral(
+            f":warning: Update on {incident.human_id} recorded on its timeline but *not posted*: "
+            f"the incident channel could not be created ({escape(incident.channel_error)}). "
+            f"Run `/incident channel retry {incident.human_id}`."
+        )
+    if incident.id in channels:
+        return ephemeral(f"Update on {incident.human_id} posted in {channel_mention(channels[incident.id])}.")
+    return ephemeral(
+        f"Update on {incident.human_id} queued for #{incident.channel_name}, which is being created."
+    )
 
 
 async def cmd_note(c: Container, inv: Invocation) -> Reply:
@@ -351,4 +366,5 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "resolve": _transition("resolve"),
     "reopen": _transition("reopen"),
     "postmortem": postmortem.subcommand,
+    "channel": incident_channel.subcommand,
 }
