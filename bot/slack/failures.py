@@ -30,7 +30,6 @@ WHAT = {
     "conversations.invite": "invite people to the channel",
     "conversations.setTopic": "set the channel topic",
     "pins.add": "pin the message",
-    "reactions.add": "add the reaction",
 }
 
 ADVICE = {
