@@ -81,6 +81,7 @@ def endpoint(
                 "stored": outcome.stored,
                 "resolved": outcome.resolved,
                 "duplicates": outcome.duplicates,
+                "updated": outcome.updated,
                 "unrouted": outcome.unrouted,
                 "groups": sorted(outcome.groups),
             }

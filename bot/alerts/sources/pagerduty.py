@@ -1,4 +1,5 @@
-"""PagerDuty v3 webhooks: incident triggered / reopened fire, resolved resolves; the rest is noted."""
+"""PagerDuty v3 webhooks: incident triggered / reopened fire, resolved resolves, priority_updated
+updates the open alert's severity (alert state follows its source); the rest is noted."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from bot.alerts.alert import Alert, Links, Parsed
 from bot.alerts.parsing import MAX_TITLE, field, obj, path_of, scalar_text, stable_key, text, timestamp, url
 
 SOURCE = "pagerduty"
-FIRING = {"incident.triggered", "incident.reopened"}
+# priority_updated carries the whole incident: the same occurrence, with its new priority.
+FIRING = {"incident.triggered", "incident.reopened", "incident.priority_updated"}
 RESOLVED = {"incident.resolved"}
 
 
