@@ -15,6 +15,7 @@ from bot.alerts.service import AlertIntake
 from bot.http.errors import json_error
 from handlers.keys import CONTAINER
 from handlers.webhooks.auth import AuthFailed, Credentials
+from handlers.webhooks.vendor_test import test_received
 
 log = logging.getLogger("flare.webhooks")
 
@@ -71,6 +72,8 @@ def endpoint(
         except PayloadError as exc:
             c.metrics.alerts_received.labels(source, "invalid").inc()
             return json_error(400, str(exc), field=exc.field)
+        if parsed.test:
+            return await test_received(c, request.app[ALERTS].router, source, parsed)
         if not parsed.alerts:
             return web.json_response({"status": "ignored", "reason": parsed.ignored or "no alerts"})
         outcome = await request.app[ALERTS].submit(parsed)

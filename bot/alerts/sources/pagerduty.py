@@ -21,6 +21,10 @@ def parse(payload: Any, now: datetime) -> Parsed:
     body = obj(payload, "body")
     event = obj(field(body, "event", ""), "event")
     event_type = text(event, "event_type", "event", required=True)
+    if event_type == "pagey.ping":  # the webhook subscription's "Send test event"
+        title = "PagerDuty test event"
+        ping = Alert(SOURCE, stable_key("ping"), "firing", now, None, title, labels={"alertname": title})
+        return Parsed([ping], test=True)
     if event_type not in FIRING | RESOLVED:
         return Parsed([], ignored=f"{event_type[:60]} does not change an alert")
     occurred = timestamp(event.get("occurred_at"), "event.occurred_at", required=False) or now
