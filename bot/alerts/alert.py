@@ -81,3 +81,5 @@ class Parsed:
     # The vendor's "send a test notification" (GCP, Grafana's Test contact point, PagerDuty's ping): the
     # alerts are only used to route a short confirmation, never stored.
     test: bool = False
+    # Alerts the source left out of this notification (Alertmanager's truncatedAlerts, max_alerts).
+    truncated: int = 0

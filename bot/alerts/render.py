@@ -22,6 +22,9 @@ LINK_LABELS = (
 )
 
 
+SOURCE_NAMES = {"alertmanager": "Alertmanager", "grafana": "Grafana"}
+
+
 @dataclass(frozen=True)
 class GroupView:
     """What a group message shows about the group itself."""
@@ -43,6 +46,7 @@ class GroupView:
     resolved_at: datetime | None = None
     acked_by: str | None = None
     incident: str | None = None  # "INC-42" when linked
+    truncated: int = 0  # alerts the source did not send (Alertmanager's truncatedAlerts)
 
 
 @dataclass(frozen=True)
@@ -133,8 +137,13 @@ def render_group(
     for alert in shown:
         blocks.append(_section(alert_line(alert)))
     hidden = group.total - len(shown)
-    if hidden > 0:
-        blocks.append(_context(f"…and {hidden} more alert{'s' if hidden != 1 else ''} in this group"))
+    if hidden > 0 or group.truncated > 0:
+        more = f"…and {hidden + group.truncated:,} more alert{'s' if hidden + group.truncated != 1 else ''}"
+        if group.truncated > 0:
+            more += (
+                f", {group.truncated:,} not sent by {escape(SOURCE_NAMES.get(group.source, group.source))}"
+            )
+        blocks.append(_context(more + " in this group"))
 
     buttons = _buttons(group, done=done, in_incident=in_incident)
     if buttons:

@@ -28,6 +28,9 @@ def upgrade() -> None:
     # Why Slack refused the incident channel (None once it exists or while it is being created).
     with op.batch_alter_table("incidents") as batch:
         batch.add_column(sa.Column("channel_error", sa.String(200), nullable=True))
+    # Alerts Alertmanager left out of its last notification for the group (truncatedAlerts).
+    with op.batch_alter_table("alert_groups") as batch:
+        batch.add_column(sa.Column("truncated", sa.Integer(), nullable=False, server_default="0"))
     op.create_table(
         "people",
         sa.Column("id", sa.String(32), nullable=False),
@@ -40,6 +43,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("people")
+    with op.batch_alter_table("alert_groups") as batch:
+        batch.drop_column("truncated")
     with op.batch_alter_table("incidents") as batch:
         batch.drop_column("channel_error")
     with op.batch_alter_table("slack_outbox") as batch:

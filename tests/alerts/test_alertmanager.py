@@ -135,7 +135,7 @@ async def test_malformed_bodies_are_400_naming_the_field(
 
 
 async def test_a_body_over_the_limit_is_413_with_or_without_content_length(alerts_flare: Flare) -> None:
-    huge = b'{"alerts": [' + b'{"labels": {"x": "' + b"y" * (1024 * 1024 + 10) + b'"}}]}'
+    huge = b'{"alerts": [' + b'{"labels": {"x": "' + b"y" * (8 * 1024 * 1024 + 10) + b'"}}]}'  # over 8 MiB
     status, answer = await alerts_flare.post(URL, data=huge, headers=bearer(AM_TOKEN))
     assert status == 413
     assert answer["error"] == "payload_too_large"

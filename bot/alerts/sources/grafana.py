@@ -21,4 +21,4 @@ def parse(payload: Any, now: datetime) -> Parsed:
         a.labels.get("alertname") == "TestAlert" and a.labels.get("instance") == "Grafana"
         for a in parsed.alerts
     )
-    return Parsed(parsed.alerts, parsed.ignored, parsed.delivery_key, test=test)
+    return Parsed(parsed.alerts, parsed.ignored, parsed.delivery_key, test=test, truncated=parsed.truncated)
