@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.durations import duration as duration
 from bot.slack.escape import PLAIN_TEXT_LIMIT, escape, link, safe, truncate, user_mention
 
 ACK_ACTION = "alert_ack"
@@ -60,21 +61,6 @@ class AlertLine:
     summary: str = ""
     ends_at: datetime | None = None
     links: dict[str, str] = field(default_factory=dict)
-
-
-def duration(seconds: float) -> str:
-    """`95` -> `1m 35s`; `7260` -> `2h 1m`; `93600` -> `1d 2h`."""
-    total = max(int(seconds), 0)
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    if minutes:
-        return f"{minutes}m {secs}s"
-    return f"{secs}s"
 
 
 def slack_time(when: datetime) -> str:

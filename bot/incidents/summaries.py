@@ -84,7 +84,8 @@ def status_summary(
 
 def event_line(event: EventLine) -> str:
     """'`14:02` *update* @alice: text' (escaped, truncated)."""
-    body = rich(event.text, EVENT_TEXT_LIMIT) if event.text else ""
+    # Stored event text is as Slack sent it (commands, pinned messages): escaped once, here.
+    body = rich(event.text, EVENT_TEXT_LIMIT, from_slack=True) if event.text else ""
     if event.permalink:
         body = f"{body} ({link(event.permalink, 'message')})"
     actor = f" {who(event.actor)}" if event.actor else ""

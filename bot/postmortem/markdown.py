@@ -12,6 +12,8 @@ import re
 from collections.abc import Container, Iterable
 from datetime import UTC, datetime
 
+from bot.durations import duration as duration
+
 ELLIPSIS = "…"
 _ENTITY_LIKE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 # Slack markup in command text: <@U1|alice>, <#C1|ops>, <!here>, <!subteam^S1|@sre>, <url|label>.
@@ -205,21 +207,6 @@ def stamp(when: datetime) -> str:
 def clock(when: datetime) -> str:
     """'14:02:13'."""
     return utc(when).isoformat(" ", "seconds")[11:19]
-
-
-def duration(seconds: float) -> str:
-    """'45s', '12m', '1h 12m', '2d 3h' (never negative)."""
-    total = max(int(seconds), 0)
-    if total < 60:
-        return f"{total}s"
-    minutes = total // 60
-    days, minutes = divmod(minutes, 60 * 24)
-    hours, minutes = divmod(minutes, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m"
 
 
 def table(header: list[str], rows: list[list[str]]) -> list[str]:
