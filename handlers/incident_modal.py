@@ -19,10 +19,18 @@ async def open_declare_modal(
     service: str | None = None,
     description: str = "",
     origin: str | None = None,
+    channel: str | None = None,
 ) -> None:
-    """Open the declare modal, pre-filled; `origin` (e.g. "alert-group:17") is recorded on the incident."""
+    """Open the declare modal, pre-filled; `origin` (e.g. "alert-group:17") is recorded on the incident,
+    `channel` (where /incident was typed) gets the declarer's private confirmation."""
     view = declare_modal(
-        catalog, title=title, severity=severity, service=service, description=description, origin=origin
+        catalog,
+        title=title,
+        severity=severity,
+        service=service,
+        description=description,
+        origin=origin,
+        channel=channel,
     )
     await client.views_open(trigger_id=trigger_id, view=view)
 

@@ -119,6 +119,13 @@ async def report(
         await enqueue(session, post_message(item.lane[len("respond:") :], text=str(item.payload["text"])))
         return
     await session.flush()  # the hooks' bulk statements must see the item as failed
+    user = item.payload.get("user")
+    told: Outbound | None
+    if item.method == "chat.postEphemeral" and isinstance(user, str) and user:
+        # Flare is not in that channel (or it is gone): say the same thing by DM instead.
+        told = post_message(user, text=str(item.payload.get("text") or ""))
+    else:
+        told = None
     failure = FailedDelivery(
         item_id=item.id,
         method=item.method,
@@ -131,7 +138,7 @@ async def report(
         response_url=item.response_url,
         created_at=item.created_at,
     )
-    told = notice(failure, explain(failure, subject_of(failure)), now)
+    told = told or notice(failure, explain(failure, subject_of(failure)), now)
     if told is not None:
         await enqueue(session, told)
     for hook in hooks:

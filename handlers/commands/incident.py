@@ -116,7 +116,7 @@ def register(bolt: AsyncApp, container: Container) -> None:
         inv = parse(text, command)
         if not text or (inv.sub == "declare" and not inv.args):
             await ack()
-            modal = open_declare_modal(client, inv.trigger_id, container.catalog)
+            modal = open_declare_modal(client, inv.trigger_id, container.catalog, channel=inv.channel or None)
             container.spawn(modal, name="incident-declare-modal")
             return
         handler = SUBCOMMANDS.get(inv.sub)
@@ -185,25 +185,28 @@ async def cmd_declare(c: Container, inv: Invocation) -> Reply:
     title = " ".join(words[1:])
     if not title:
         raise Usage("The incident needs a title after the severity.", DECLARE_USAGE, DECLARE_EXAMPLE)
-    if len(title) > TITLE_MAX:
-        raise Usage(
-            f"The title has {len(title)} characters; keep it within {TITLE_MAX}.",
-            DECLARE_USAGE,
-            DECLARE_EXAMPLE,
-        )
+    # Mid-incident nobody should retype a long title: shorten it and keep the whole text as description.
+    shortened = len(title) > TITLE_MAX
     request = DeclareRequest(
         title=title,
         severity=severity,
         declared_by=inv.user,
         service=service,
+        description=title if shortened else "",
         source="slack",
         dedup_key=f"command:{inv.trigger_id}" if inv.trigger_id else None,
     )
     async with c.transaction() as session:
         incident = await flows.declare(c, session, request)
+    note = (
+        f"\n_The title had {len(title)} characters, so it was shortened to {TITLE_MAX}; "
+        "the full text is the description. `/incident` commands can't rename it yet._"
+        if shortened
+        else ""
+    )
     return ephemeral(
         f":rotating_light: Declared *{incident.human_id}* ({severity}): {safe(incident.title, 200)}\n"
-        f"Opening #{incident.channel_name}, inviting responders and pinning the summary card there."
+        f"Opening #{incident.channel_name}, inviting responders and pinning the summary card there.{note}"
     )
 
 
