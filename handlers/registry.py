@@ -19,6 +19,7 @@ from bot.deploys.watcher import watch_loop as watch_deploys_loop
 from bot.incidents import delivery as incident_delivery
 from bot.incidents.capture import enrich_pending
 from bot.incidents.reminders import send_due_reminders, sync_channels
+from bot.people.directory import refresh as refresh_people
 from bot.rollback import recovery as rollback_recovery
 from bot.slack.dispatcher import ChannelHook
 from bot.slack.failures import FailureHook
@@ -93,6 +94,7 @@ TICK_JOBS: list[Callable[[Container], Awaitable[None]]] = [
     rollback_recovery.tick,
     runbook_recovery.tick,
     watch_deploys,
+    refresh_people,
 ]
 
 # Extra validation run by `flare check-config` (runbooks, routes): (catalog, path) -> problems.

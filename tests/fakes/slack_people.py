@@ -1,8 +1,8 @@
 """Fake Slack, continued: direct messages and people, registered by FakeSlack.
 
 chat.postMessage with a user id as `channel` posts in the app's DM with that user (as Slack does);
-`users.info` answers with a profile (display name, real name) set with `add_person`, or one derived
-from the id; `U0MISSING…` ids are `user_not_found`.
+`users.info` answers with the profile (display name, real name) set with `add_person`, and
+`user_not_found` for anyone else.
 """
 
 from __future__ import annotations
@@ -45,21 +45,11 @@ def add_person(fake: FakeSlack, user: str, *, display_name: str, real_name: str 
 
 
 def users_info(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
-    """users.info as Slack answers it."""
+    """users.info as Slack answers it; only people added with `add_person` are known (so a test that
+    names nobody sees ids, as when Slack cannot say)."""
     user = str(params.get("user") or "")
     if user in fake.users:
         return {"user": fake.users[user]}
-    if is_user(user) and not user.startswith("U0MISSING"):
-        name = f"User {user}"
-        return {
-            "user": {
-                "id": user,
-                "name": user.lower(),
-                "real_name": name,
-                "profile": {"display_name": "", "real_name": name},
-                "tz": "UTC",
-            }
-        }
     return {"ok": False, "error": "user_not_found"}
 
 
