@@ -7,10 +7,11 @@ never pinged; `/incident update` claimed "posted" into a channel that did not ex
 
 from __future__ import annotations
 
-from tests.conftest import API_TOKEN, Flare
+from tests.conftest import API_TOKEN, Flare, StartFlare
 from tests.fakes.slack import FakeSlack
 from tests.fakes.slack_people import dms
 from tests.incidents.helpers import failed_outbox, incident, incident_channel, view_values
+from tests.support.clock import ManualClock
 from tests.support.messages import text_of
 from tests.support.records import timeline
 from tests.support.waits import settle
@@ -161,3 +162,13 @@ def text_of_reply(reply: object) -> str:
     for block in body.get("blocks") or []:
         parts.append(str(block))
     return "\n".join(parts)
+
+
+async def test_a_stale_response_url_gives_way_to_a_dm(start_flare: StartFlare, fake_slack: FakeSlack) -> None:
+    clock = ManualClock()
+    flare = await start_flare(clock=clock)
+    clock.advance(minutes=26)  # Slack accepts a response_url for 30 minutes; Flare uses it for 25
+    await _declare_refused(flare, fake_slack)
+    assert not [r for r in fake_slack.responses if "restricted_action" in r["text"]]
+    told = [text_of(m) for m in dms(fake_slack, "U0ALICE01")]
+    assert any("restricted_action" in t and "INC-1" in t for t in told), told
