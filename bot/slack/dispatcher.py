@@ -247,6 +247,9 @@ class Dispatcher:
                     )
                     .order_by(OutboxItem.id)
                     .limit(1)
+                    # Locked: a failure hook rewriting this item (e.g. an announcement whose channel
+                    # was refused) waits for this step instead of being overwritten by it.
+                    .with_for_update()
                 )
             ).scalar_one_or_none()
             if item is None:

@@ -37,7 +37,11 @@ async def test_refused_channel_announces_without_it_and_tells_the_declarer(
 
     # The declarer hears it privately, on the command's response_url, with the reason and the fix.
     told = [r for r in fake_slack.responses if r["url"].endswith(url.rsplit("/", 1)[-1])]
-    assert len(told) == 1, fake_slack.responses
+    assert len(told) == 1, (
+        fake_slack.responses,
+        [c.method for c in fake_slack.calls],
+        await failed_outbox(flare),
+    )
     assert told[0]["response_type"] == "ephemeral"
     assert "restricted_action" in told[0]["text"]
     assert "INC-1" in told[0]["text"]
