@@ -10,6 +10,7 @@ from bot.http.auth import bearer_refusal
 from bot.http.errors import json_error
 from bot.incidents import queries, serialize, timeline
 from bot.incidents.naming import parse_human_id
+from bot.people import directory as people
 from handlers.keys import CONTAINER
 
 STATUS_FILTERS = ("open", "all", "declared", "acknowledged", "mitigated", "resolved")
@@ -46,7 +47,10 @@ async def list_incidents(request: web.Request) -> web.Response:
             session, status=None if status == "all" else status, limit=limit, before=before
         )
         channels = await queries.channel_ids(session, rows)
-    body: dict[str, Any] = {"incidents": [serialize.incident_json(i, channels.get(i.id)) for i in rows]}
+        named = await people.names(session, people.user_ids(p for i in rows for p in serialize.people_of(i)))
+    body: dict[str, Any] = {
+        "incidents": [serialize.incident_json(i, channels.get(i.id), named) for i in rows]
+    }
     if len(rows) == limit:
         body["next_before"] = rows[-1].id
     return web.json_response(body)
@@ -68,7 +72,9 @@ async def get_incident(request: web.Request) -> web.Response:
         channels = await queries.channel_ids(session, [incident])
         events = await timeline.events(session, incident_id)
         items = await queries.action_items(session, incident_id)
-    return web.json_response(serialize.detail_json(incident, channels.get(incident_id), events, items))
+        mentioned = [*serialize.people_of(incident), *(e.actor for e in events), *(i.owner for i in items)]
+        named = await people.names(session, people.user_ids(mentioned))
+    return web.json_response(serialize.detail_json(incident, channels.get(incident_id), events, items, named))
 
 
 def add_routes(app: web.Application) -> None:

@@ -101,6 +101,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         identity=BotIdentity(),
     )
     app[CONTAINER] = container
+    dispatcher.failure_hooks = [make(container) for make in registry.DELIVERY_FAILURE_HOOKS]
+    dispatcher.channel_hooks = list(registry.CHANNEL_CREATED_HOOKS)
     if not settings.missing_slack_credentials():
         app[BOLT] = slack_app.build_bolt(container, make_web_client(settings, http, with_token=False))
         container.spawn(_learn_identity(container), name="slack-identity")

@@ -26,15 +26,23 @@ async def open_declare_modal(
     service: str | None = None,
     description: str = "",
     origin: str | None = None,
+    channel: str | None = None,
     oncall: Callable[[], Awaitable[str | None]] | None = None,
 ) -> None:
     """Open the declare modal, pre-filled; `origin` (e.g. "alert-group:17") is recorded on the incident.
 
-    With `oncall`, the modal is then updated to show who is on call beside the severity (the
-    lookup may take up to 2 s, so it never delays the modal itself).
+    `channel` (where /incident was typed) gets the declarer's private confirmation. With `oncall`, the
+    modal is then updated to show who is on call beside the severity (the lookup may take up to 2 s,
+    so it never delays the modal itself).
     """
     view = declare_modal(
-        catalog, title=title, severity=severity, service=service, description=description, origin=origin
+        catalog,
+        title=title,
+        severity=severity,
+        service=service,
+        description=description,
+        origin=origin,
+        channel=channel,
     )
     opened = await client.views_open(trigger_id=trigger_id, view=view)
     line = await oncall() if oncall is not None else None

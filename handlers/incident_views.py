@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -11,6 +12,8 @@ from bot.db.dedup import first_delivery
 from bot.incidents import flows, modals, queries
 from bot.incidents.lifecycle import IncidentError
 from bot.incidents.types import DeclareRequest
+from bot.slack.escape import safe
+from bot.slack.outbox import caused_by, enqueue, post_message
 
 
 def register(bolt: AsyncApp, container: Container) -> None:
@@ -33,8 +36,22 @@ def register(bolt: AsyncApp, container: Container) -> None:
             source="slack",
             dedup_key=f"view:{view['id']}",
         )
-        async with container.transaction() as session:
-            await flows.declare(container, session, request, origin=form.origin)
+        with caused_by(request.declared_by):
+            async with container.transaction() as session:
+                incident = await flows.declare(container, session, request, origin=form.origin)
+                # The modal just closes: tell the declarer privately where /incident was typed, else by DM.
+                text = (
+                    f":rotating_light: Declared *{incident.human_id}* ({incident.severity}): "
+                    f"{safe(incident.title, 200)}\nOpening #{incident.channel_name}, inviting responders "
+                    "and pinning the summary card there."
+                )
+                user = request.declared_by
+                confirm = (
+                    flows.ephemeral_notice(form.channel, user, text)
+                    if form.channel
+                    else post_message(user, text=text)
+                )
+                await enqueue(session, dataclasses.replace(confirm, dedup_key=f"{request.dedup_key}:confirm"))
         await ack()
 
     @bolt.view(modals.UPDATE)

@@ -14,10 +14,13 @@ from bot.catalog import Catalog
 from bot.container import Container
 from bot.deploys.config import config_check as deploys_config_check
 from bot.deploys.watcher import watch_loop as watch_deploys_loop
+from bot.incidents import delivery as incident_delivery
 from bot.paging.config import config_check as paging_config_check
 from bot.paging.service import run_pager
 from bot.rollback import recovery as rollback_recovery
 from bot.rollback import unposted as rollback_unposted
+from bot.slack.dispatcher import ChannelHook
+from bot.slack.failures import FailureHook
 from handlers import (
     alert_actions,
     api,
@@ -27,6 +30,7 @@ from handlers import (
     gate_api,
     health,
     incident_actions,
+    incident_channel,
     incident_views,
     mentions,
     postmortem,
@@ -48,6 +52,7 @@ from runbooks.loader import config_check as runbook_config_check
 BOLT_LISTENERS: list[Callable[[AsyncApp, Container], None]] = [
     incident.register,
     incident_actions.register,
+    incident_channel.register,
     incident_views.register,
     postmortem.register,
     events.register,
@@ -96,3 +101,9 @@ CLI_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]
     routes_cli.add_command,
     postmortem.add_command,
 ]
+
+# Run when the outbox gives up on an item (after telling whoever caused it): record it where it belongs.
+DELIVERY_FAILURE_HOOKS: list[Callable[[Container], FailureHook]] = [incident_delivery.failure_hook]
+
+# Run when the outbox creates a channel: (session, reference key, Slack's answer).
+CHANNEL_CREATED_HOOKS: list[ChannelHook] = [incident_delivery.channel_created]

@@ -1,11 +1,19 @@
-"""`flare routes test --labels k=v ...`: which routes an alert with these labels takes (like amtool)."""
+"""`flare routes test [--source S] --labels k=v ...`: which routes an alert with these labels takes.
+
+The labels are read as the chosen source's webhook would (bot/alerts/sample.py), so the answer is the
+one live routing gives; the derived labels are printed first.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.alerts.alert import SOURCES
+from bot.alerts.parsing import PayloadError
+from bot.alerts.sample import derived_labels, sample_alert
 from bot.catalog import Catalog, ConfigError, load_catalog
 from bot.catalog.routing import RouteDecision, decide
 from bot.settings import SettingsError, load_settings
@@ -31,6 +39,13 @@ def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         ),
     )
     test.add_argument("--labels", nargs="+", required=True, metavar="KEY=VALUE", help="the alert's labels")
+    test.add_argument(
+        "--source",
+        choices=SOURCES,
+        default="alertmanager",
+        help="read the labels as this source's webhook does (service from job/app, severity from "
+        "priority, ...); default alertmanager",
+    )
     test.add_argument("--config", default=None, help="catalog file (default $FLARE_CONFIG or ./flare.yaml)")
     test.add_argument(
         "--verify-channels",
@@ -104,8 +119,17 @@ def cmd_routes_test(args: argparse.Namespace) -> int:
         for line in catalog:
             print(f"flare: {line}", file=sys.stderr)
         return EXIT_USAGE
-    decisions = decide(catalog, labels, severity=labels.get("severity"), service=labels.get("service"))
-    for line in describe(decisions, labels):
+    try:
+        alert = sample_alert(args.source, labels, datetime.now(UTC))
+    except PayloadError as exc:
+        print(f"flare: --labels cannot make a {args.source} alert: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    derived = derived_labels(alert)
+    decisions = decide(catalog, derived, severity=alert.severity, service=alert.service)
+    shown = ", ".join(f'{k}="{v}"' for k, v in derived.items())
+    lines = describe(decisions, labels)
+    lines.insert(len(lines) - 1, f"  (as {args.source} sends it, the matchers saw {{{shown}}})")
+    for line in lines:
         print(line)
     if args.verify_channels is not None:
         expected = sorted({c.strip() for c in args.verify_channels.split(",") if c.strip()})

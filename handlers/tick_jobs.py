@@ -12,6 +12,7 @@ from bot.container import Container
 from bot.deploys.watcher import tick as watch_deploys
 from bot.incidents.capture import enrich_pending
 from bot.incidents.reminders import send_due_reminders, sync_channels
+from bot.people.directory import refresh as refresh_people
 from bot.rollback import recovery as rollback_recovery
 from bot.silences.groups import expire_resolved as expire_resolved_silences
 from runbooks import recovery as runbook_recovery
@@ -26,4 +27,5 @@ TICK_JOBS: list[Callable[[Container], Awaitable[None]]] = [
     runbook_recovery.tick,
     watch_deploys,
     expire_resolved_silences,
+    refresh_people,
 ]

@@ -78,3 +78,8 @@ class Parsed:
     ignored: str | None = None
     # A per-delivery idempotency key (PagerDuty X-Webhook-Id, Sentry Request-ID), if the source has one.
     delivery_key: str | None = None
+    # The vendor's "send a test notification" (GCP, Grafana's Test contact point, PagerDuty's ping): the
+    # alerts are only used to route a short confirmation, never stored.
+    test: bool = False
+    # Alerts the source left out of this notification (Alertmanager's truncatedAlerts, max_alerts).
+    truncated: int = 0

@@ -100,6 +100,8 @@ class AlertGroup(Base):
     acked_by: Mapped[str | None] = mapped_column(String(32))
     acked_at: Mapped[datetime | None]
     incident_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Alerts the source left out of its last notification for this group (Alertmanager truncatedAlerts).
+    truncated: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
 
 class AlertGroupMember(Base):

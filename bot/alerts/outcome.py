@@ -13,6 +13,8 @@ class Outcome:
     stored: int = 0
     resolved: int = 0
     duplicates: int = 0
+    # Stored occurrences whose source sent newer content (severity, labels, annotations).
+    updated: int = 0
     unrouted: int = 0
     replay: bool = False
     groups: set[int] = field(default_factory=set)

@@ -209,4 +209,5 @@ def group_view(group: AlertGroup, incident: str | None) -> GroupView:
         resolved_at=group.resolved_at,
         acked_by=group.acked_by,
         incident=incident,
+        truncated=group.truncated,
     )

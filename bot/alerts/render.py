@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.durations import duration as duration
 from bot.silences.view import silence_menu, unsilence_button  # issue 13: silences
 from bot.slack.escape import PLAIN_TEXT_LIMIT, escape, link, safe, truncate, user_mention
 
@@ -21,6 +22,9 @@ LINK_LABELS = (
     ("silence", "silence"),
     ("runbook", "runbook"),
 )
+
+
+SOURCE_NAMES = {"alertmanager": "Alertmanager", "grafana": "Grafana"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class GroupView:
     silenceable: bool = False
     silence_id: int | None = None
     silence_text: str | None = None
+    truncated: int = 0  # alerts the source did not send (Alertmanager's truncatedAlerts)
 
 
 @dataclass(frozen=True)
@@ -61,21 +66,6 @@ class AlertLine:
     summary: str = ""
     ends_at: datetime | None = None
     links: dict[str, str] = field(default_factory=dict)
-
-
-def duration(seconds: float) -> str:
-    """`95` -> `1m 35s`; `7260` -> `2h 1m`; `93600` -> `1d 2h`."""
-    total = max(int(seconds), 0)
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    if minutes:
-        return f"{minutes}m {secs}s"
-    return f"{secs}s"
 
 
 def slack_time(when: datetime) -> str:
@@ -140,8 +130,13 @@ def render_group(
     for alert in shown:
         blocks.append(_section(alert_line(alert)))
     hidden = group.total - len(shown)
-    if hidden > 0:
-        blocks.append(_context(f"…and {hidden} more alert{'s' if hidden != 1 else ''} in this group"))
+    if hidden > 0 or group.truncated > 0:
+        more = f"…and {hidden + group.truncated:,} more alert{'s' if hidden + group.truncated != 1 else ''}"
+        if group.truncated > 0:
+            more += (
+                f", {group.truncated:,} not sent by {escape(SOURCE_NAMES.get(group.source, group.source))}"
+            )
+        blocks.append(_context(more + " in this group"))
 
     buttons = _buttons(group, done=done, in_incident=in_incident)
     if buttons:

@@ -16,8 +16,11 @@ import logging
 from collections import Counter, deque
 from dataclasses import dataclass
 
+from sqlalchemy import update
+
 from bot.alerts.alert import Parsed
 from bot.alerts.linking import auto_declare
+from bot.alerts.models import AlertGroup
 from bot.alerts.outcome import Outcome
 from bot.alerts.publisher import GroupPublisher
 from bot.alerts.routing import Router
@@ -58,6 +61,8 @@ class AlertIntake:
         self._workers: set[asyncio.Task[None]] = set()
         self._running = 0  # workers still draining (a finished one leaves the set only later, by callback)
         self._publishing: asyncio.Task[None] | None = None
+        # Groups this process saw truncated, so a later complete notification sets them back to 0.
+        self._truncated: set[int] = set()
 
     def start(self) -> None:
         """Start the publisher loop."""
@@ -92,7 +97,26 @@ class AlertIntake:
             worker = asyncio.create_task(self._drain(), name="alert-intake")
             self._workers.add(worker)
             worker.add_done_callback(self._workers.discard)
-        return await future
+        outcome = await future
+        if parsed.truncated or (outcome.groups & self._truncated):
+            await self._note_truncated(outcome.groups, parsed.truncated)
+        return outcome
+
+    async def _note_truncated(self, groups: set[int], truncated: int) -> None:
+        """Record how many alerts the source left out of its last notification for these groups."""
+        if not groups:
+            return
+        async with self.c.transaction() as session:
+            await session.execute(
+                update(AlertGroup)
+                .where(AlertGroup.id.in_(sorted(groups)), AlertGroup.truncated != truncated)
+                .values(truncated=truncated, version=AlertGroup.version + 1)
+            )
+        if truncated:
+            self._truncated.update(groups)
+        else:
+            self._truncated.difference_update(groups)
+        self.publisher.due(self.c.clock.now())
 
     async def _drain(self) -> None:
         try:

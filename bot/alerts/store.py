@@ -17,9 +17,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.alerts import follow
 from bot.alerts.alert import Alert
 from bot.alerts.bulk import AlertRow, BulkWriter
 from bot.alerts.bulk_writer import bulk_writer
+from bot.alerts.follow import Followed
 from bot.alerts.groups import GroupChanges, apply_group_changes
 from bot.alerts.models import AlertRecord
 from bot.alerts.outcome import Outcome
@@ -131,14 +133,17 @@ async def store_batch(
     writer = writer or await bulk_writer(session)
     new_ids = await _insert(writer, plan.inserts.values(), now)
     collided = [(i, p) for i, p in plan.inserts.items() if i not in new_ids and p.alert.status == "firing"]
+    followed: list[Followed] = []
     if collided:
-        new_ids.update(await _settle_collisions(session, writer, plan, collided, now))
+        settled, followed = await _settle_collisions(session, writer, plan, collided, now)
+        new_ids.update(settled)
     changes = GroupChanges()
     for identity, planned in plan.inserts.items():
         outcome = outcomes[planned.owner]
         alert_id = new_ids.get(identity)
         if alert_id is None:
-            outcome.duplicates += 1
+            if not any(f.alert is planned.alert for f in followed):
+                outcome.duplicates += 1
             continue
         outcome.stored += 1
         if planned.status == "resolved" and planned.alert.status == "firing":
@@ -151,6 +156,7 @@ async def store_batch(
     for alert_id, (ends, owner) in plan.closes.items():
         outcomes[owner].resolved += 1
         changes.close_alert(alert_id, owner, ends)
+    await follow.regroup(session, followed, changes, outcomes, now)
     await apply_group_changes(session, writer, changes, outcomes, now)
     return outcomes
 
@@ -181,21 +187,26 @@ async def _settle_collisions(
     plan: _Plan,
     collided: list[tuple[Identity, _Insert]],
     now: datetime,
-) -> dict[Identity, int]:
-    """Firing alerts that hit a stored row: duplicates, unless they start after the open occurrence."""
+) -> tuple[dict[Identity, int], list[Followed]]:
+    """Firing alerts that hit a stored row: a newer start supersedes the open occurrence; the same
+    occurrence with new content updates it (follow.py); anything else is a duplicate."""
     open_rows = await _lock_open(session, {(i[0], i[1]) for i, _ in collided})
     superseded: dict[int, tuple[datetime, int]] = {}
     retry: list[_Insert] = []
+    same: list[tuple[int, int, Alert, list[Target]]] = []
     for identity, planned in collided:
         current = open_rows.get((identity[0], identity[1]))
         if current is not None and planned.alert.exact_start and planned.alert.starts_at > current[1]:
             superseded[current[0]] = (planned.alert.starts_at, planned.owner)
             retry.append(planned)
+        elif current is not None and (not planned.alert.exact_start or planned.alert.starts_at == current[1]):
+            same.append((current[0], planned.owner, planned.alert, planned.targets))
+    followed = await follow.updated_content(session, same)
     if not retry:
-        return {}
+        return {}, followed
     await _close(session, superseded, now)
     plan.closes.update(superseded)
-    return await _insert(writer, retry, now)
+    return await _insert(writer, retry, now), followed
 
 
 async def _close(session: AsyncSession, closes: dict[int, tuple[datetime, int]], now: datetime) -> None:

@@ -9,6 +9,7 @@ from bot.deploys.models import Deploy, DeployLink, WatchState
 from bot.gate.models import GateOverride
 from bot.incidents.models import ActionItem, Incident, IncidentEvent
 from bot.paging.models import Page, PageEvent
+from bot.people.models import Person
 from bot.postmortem.models import PostmortemDraft
 from bot.rollback.models import Rollback, RollbackEvent
 from bot.silences.models import Silence
@@ -35,6 +36,7 @@ __all__ = [
     "OutboxLane",
     "Page",
     "PageEvent",
+    "Person",
     "PostmortemDraft",
     "Rollback",
     "RollbackEvent",

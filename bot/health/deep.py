@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
+from typing import Any
 
 from bot.cloudrun.gateway import CloudRunError, PermissionDenied, ServiceNotFound
 from bot.cloudrun.models import ServiceRef
@@ -11,7 +13,7 @@ from bot.health.checks import Outcome, Probe, Report, run_probes
 from bot.observability.report import sentry_active
 from bot.paging.health import paging_outcome
 from bot.slack.gateway import SlackCallError
-from bot.slack.stats import pending_stats
+from bot.slack.stats import failed_stats, pending_stats
 
 OUTBOX_STUCK_SECONDS = 120.0
 
@@ -53,10 +55,20 @@ def deep_probes(c: Container) -> list[Probe]:
         return Outcome("degraded", "SENTRY_DSN is not set; errors are only logged")
 
     async def outbox() -> Outcome:
-        count, oldest = await pending_stats(c.db, c.clock.now())
-        data = {"pending": count, "oldest_pending_age_s": round(oldest, 1)}
+        now = c.clock.now()
+        count, oldest = await pending_stats(c.db, now)
+        failed, last = await failed_stats(c.db, now - timedelta(hours=24))
+        data: dict[str, Any] = {
+            "pending": count,
+            "oldest_pending_age_s": round(oldest, 1),
+            "failed_24h": failed,
+        }
+        if last:
+            data["last_failure"] = last
         if oldest > OUTBOX_STUCK_SECONDS:
             return Outcome("degraded", f"oldest pending message is {oldest:.0f}s old", data)
+        if failed:
+            return Outcome("degraded", f"Slack refused {failed} call(s) in 24h; last: {last}", data)
         return Outcome("healthy", "", data)
 
     return [

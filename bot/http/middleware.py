@@ -45,7 +45,9 @@ def error_middleware(max_body: int) -> Middleware:
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.content_length is not None and request.content_length > max_body:
+        # Webhooks enforce their own, per-source limits (Alertmanager's groups need more than the default).
+        too_big = request.content_length is not None and request.content_length > max_body
+        if too_big and not request.path.startswith("/webhooks/"):
             return json_error(413, f"body is {request.content_length} bytes; the limit is {max_body}")
         try:
             return await handler(request)

@@ -10,7 +10,8 @@ import re
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import text as sql
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -111,10 +112,12 @@ async def declare(
         "updated_at": now,
     }
     table = cast(Table, Incident.__table__)
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    # One round trip: insert unless the dedup key was declared before (or concurrently).
-    stmt = insert(table).on_conflict_do_nothing().returning(table.c.id)
-    new_id = (await session.execute(stmt, values)).scalar_one_or_none()
+    if session.get_bind().dialect.name == "postgresql":
+        new_id = await _insert_numbered(session, table, values, request.dedup_key)
+    else:
+        # One round trip: insert unless the dedup key was declared before (or concurrently).
+        stmt = sqlite.insert(table).on_conflict_do_nothing().returning(table.c.id)
+        new_id = (await session.execute(stmt, values)).scalar_one_or_none()
     if new_id is None:
         assert request.dedup_key is not None
         existing = await _by_dedup_key(session, request.dedup_key)
@@ -162,6 +165,29 @@ async def declare(
     return incident
 
 
+async def _insert_numbered(
+    session: AsyncSession, table: Table, values: dict[str, Any], dedup_key: str | None
+) -> int | None:
+    """PostgreSQL: the next INC number, taken only once the declaration is known to be new.
+
+    A sequence hands out a number to every INSERT, even one its dedup key turns away (a Slack retry, a
+    double submit, the second instance), so numbers would skip. Declarations take a transaction-scoped
+    advisory lock instead, check the dedup key, and number the row max(id) + 1: consecutive across
+    instances. The sequence is moved along too, for anything that inserts without a number.
+    """
+    await session.execute(sql("SELECT pg_advisory_xact_lock(hashtext('flare:incident-number'))"))
+    if dedup_key is not None and await _by_dedup_key(session, dedup_key) is not None:
+        return None
+    number = (await session.execute(select(func.coalesce(func.max(table.c.id), 0) + 1))).scalar_one()
+    stmt = postgresql.insert(table).on_conflict_do_nothing().returning(table.c.id)
+    new_id: int | None = (await session.execute(stmt, {**values, "id": number})).scalar_one_or_none()
+    if new_id is not None:
+        await session.execute(
+            sql("SELECT setval(pg_get_serial_sequence('incidents', 'id'), :n)"), {"n": new_id}
+        )
+    return new_id
+
+
 async def _by_dedup_key(session: AsyncSession, key: str) -> Incident | None:
     return (await session.execute(select(Incident).where(Incident.dedup_key == key))).scalar_one_or_none()
 
@@ -172,13 +198,20 @@ def console_link(c: Container, human_id: str) -> str | None:
 
 
 async def _open_channel(
-    c: Container, session: AsyncSession, incident: Incident, suspects: str | None, paging_section: str | None
+    c: Container,
+    session: AsyncSession,
+    incident: Incident,
+    suspects: str | None,
+    paging_section: str | None = None,
+    *,
+    retry: int = 0,
 ) -> None:
     key = incident.channel_key
     channel = channel_ref(key)
     lane = lane_for(channel)
     s = snapshot(incident)
-    items = [create_channel(key, name=incident.channel_name, dedup_key=f"{key}:create")]
+    dedup = f"{key}:create:{retry}" if retry else f"{key}:create"
+    items = [create_channel(key, name=incident.channel_name, dedup_key=dedup)]
     people = [incident.declared_by, incident.commander, *responders(c.catalog, incident.service)]
     users = list(dict.fromkeys(u for u in people if u and _is_user(u)))
     if users:
@@ -191,7 +224,12 @@ async def _open_channel(
     items.append(set_topic(channel, render.topic(s)))
     for target, group in announcement_targets(c.catalog, incident.service):
         text, blocks = render.announcement(s, f"<#{channel}>", group=group)
-        items.append(post_message(target, text=text, blocks=blocks, key=_announce_key(incident, target)))
+        if retry:  # the announcements went out without a channel: add its link now
+            items.append(
+                update_message(_announce_key(incident, target), lane=target, text=text, blocks=blocks)
+            )
+        else:
+            items.append(post_message(target, text=text, blocks=blocks, key=_announce_key(incident, target)))
     await enqueue_all(session, items)
 
 
@@ -205,16 +243,19 @@ async def refresh(
     """Enqueue the card update (and the topic / announcements when their fields changed)."""
     s = snapshot(incident)
     channel = channel_ref(incident.channel_key)
-    suspects = await deploy_suspects.card_section(session, c.catalog, incident.service, incident.declared_at)
-    paging_section = await paging.card_section(c, session, incident)
-    text, blocks = render.card(
-        s, suspects=suspects, paging=paging_section, console_url=console_link(c, incident.human_id)
-    )
-    await enqueue(
-        session, update_message(incident.card_key, lane=lane_for(channel), text=text, blocks=blocks)
-    )
-    if topic:
-        await enqueue(session, set_topic(channel, render.topic(s)))
+    if incident.channel_error is None:  # no channel, no card: only the announcements can change
+        suspects = await deploy_suspects.card_section(
+            session, c.catalog, incident.service, incident.declared_at
+        )
+        paging_section = await paging.card_section(c, session, incident)
+        text, blocks = render.card(
+            s, suspects=suspects, paging=paging_section, console_url=console_link(c, incident.human_id)
+        )
+        await enqueue(
+            session, update_message(incident.card_key, lane=lane_for(channel), text=text, blocks=blocks)
+        )
+        if topic:
+            await enqueue(session, set_topic(channel, render.topic(s)))
     if announce:
         for target, _group in announcement_targets(c.catalog, incident.service):
             text, blocks = render.announcement(s, f"<#{channel}>")
@@ -226,6 +267,8 @@ async def refresh(
 
 async def _post(session: AsyncSession, incident: Incident, message: tuple[str, list[dict[str, Any]]]) -> None:
     text, blocks = message
+    if incident.channel_error is not None:
+        return  # Slack refused the channel; the command's answer says the text was not posted
     await enqueue(session, post_message(channel_ref(incident.channel_key), text=text, blocks=blocks))
 
 
@@ -374,3 +417,10 @@ async def add_action_item(
 def ephemeral_notice(channel: str, user: str, text: str) -> Outbound:
     """chat.postEphemeral through the outbox (feedback to a button click, after the ack)."""
     return Outbound(channel, "chat.postEphemeral", {"channel": channel, "user": user, "text": text})
+
+
+async def open_channel_again(c: Container, session: AsyncSession, incident: Incident, *, retry: int) -> None:
+    """Enqueue the channel, invites, card, topic and announcement links again (`/incident channel retry`)."""
+    suspects = await deploy_suspects.card_section(session, c.catalog, incident.service, incident.declared_at)
+    paging_section = await paging.card_section(c, session, incident)
+    await _open_channel(c, session, incident, suspects, paging_section, retry=retry)

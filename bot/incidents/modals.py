@@ -48,8 +48,10 @@ def declare_modal(
     service: str | None = None,
     description: str = "",
     origin: str | None = None,
+    channel: str | None = None,
 ) -> dict[str, Any]:
-    """The declare modal, optionally pre-filled; `origin` travels in private_metadata."""
+    """The declare modal, optionally pre-filled; `origin` and the channel it was opened from (for the
+    declarer's confirmation) travel in private_metadata."""
     severities = [_option(name, f"{name}", catalog.severity(name).description) for name in SEVERITY_ORDER]
     severity_select: dict[str, Any] = {
         "type": "static_select",
@@ -90,7 +92,10 @@ def declare_modal(
         description_input["initial_value"] = truncate(description, TEXT_MAX)
     blocks.append(_input("description", "Description", description_input, optional=True))
     blocks.append(_input("commander", "Commander", {"type": "users_select"}, optional=True))
-    metadata = json.dumps({"origin": origin[:200]} if origin else {})
+    meta = {"origin": origin[:200]} if origin else {}
+    if channel:
+        meta["channel"] = channel[:40]
+    metadata = json.dumps(meta)
     return {
         "type": "modal",
         "callback_id": DECLARE,
@@ -112,6 +117,7 @@ class DeclareForm:
     description: str
     commander: str | None
     origin: str | None
+    channel: str | None = None  # where the modal was opened from (the confirmation goes there)
 
 
 def _value(values: dict[str, Any], block: str) -> dict[str, Any]:
@@ -157,6 +163,7 @@ def parse_declare(
     except ValueError:
         meta = {}
     origin = meta.get("origin") if isinstance(meta, dict) else None
+    channel = meta.get("channel") if isinstance(meta, dict) else None
     return DeclareForm(
         title=title,
         severity=severity,
@@ -164,6 +171,7 @@ def parse_declare(
         description=description,
         commander=str(commander) if commander else None,
         origin=str(origin)[:200] if origin else None,
+        channel=str(channel)[:40] if isinstance(channel, str) and channel.isalnum() else None,
     )
 
 

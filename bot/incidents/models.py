@@ -38,6 +38,8 @@ class Incident(Base):
     channel_name: Mapped[str] = mapped_column(String(80))
     # Filled in once the channel exists (from slack_refs), so lookups by channel stay indexed.
     channel_id: Mapped[str | None] = mapped_column(String(40))
+    # Why Slack refused to create the channel (restricted_action, ...); None once it exists.
+    channel_error: Mapped[str | None] = mapped_column(String(200))
     declared_at: Mapped[datetime] = mapped_column(default=utcnow)
     impact_started_at: Mapped[datetime | None]
     acknowledged_at: Mapped[datetime | None]

@@ -129,13 +129,27 @@ def topic(s: IncidentSnapshot) -> str:
 
 
 def announcement(s: IncidentSnapshot, channel_link: str, *, group: str | None = None) -> tuple[str, Blocks]:
-    """The message in the announcement and team channels; `channel_link` is `<#C…>` (or a placeholder)."""
+    """The message in the announcement and team channels; `channel_link` is `<#C…>` (or a placeholder).
+
+    When Slack refused the incident channel (`s.channel_error`), it says so, with the way to retry.
+    """
     ping = f"<!subteam^{group}> " if group and group.isalnum() else ""
     where = f" on *{safe(s.service, 100)}*" if s.service else ""
     line = f"{ping}{STATUS_EMOJI.get(s.status, '')} *{s.human_id}* {severity_badge(s.severity)}{where}: "
     line += f"{safe(s.title, 200)}"
-    detail = f"Status: *{status_label(s.status)}* · Commander: {who(s.commander)} · Join {channel_link}"
-    return headline(s), [_section(line), _context(detail)]
+    detail = f"Status: *{status_label(s.status)}* · Commander: {who(s.commander)}"
+    if s.channel_error is None:
+        return headline(s), [_section(line), _context(f"{detail} · Join {channel_link}")]
+    refused = (
+        f":warning: The incident channel could not be created ({safe(s.channel_error, 100)}) — "
+        f"coordinate here or run `/incident channel retry {s.human_id}`."
+    )
+    retry = {
+        "type": "actions",
+        "block_id": f"incident-channel-{s.id}",
+        "elements": [_button("Retry channel", "incident_channel_retry", str(s.id))],
+    }
+    return headline(s), [_section(line), _context(detail), _section(refused), retry]
 
 
 def status_notice(s: IncidentSnapshot, actor: str, previous: str, note: str | None) -> tuple[str, Blocks]:

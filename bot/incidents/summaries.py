@@ -54,8 +54,10 @@ def pack(lines: Sequence[str], *, budget: int = SECTION_BUDGET, max_blocks: int 
     return blocks
 
 
-def status_summary(s: IncidentSnapshot, now: datetime, channel_id: str | None) -> tuple[str, Blocks]:
-    """`/incident status`: the card's content plus how long each phase took."""
+def status_summary(
+    s: IncidentSnapshot, now: datetime, channel_id: str | None, failures: Sequence[str] = ()
+) -> tuple[str, Blocks]:
+    """`/incident status`: the card's content, how long each phase took, and what Slack refused."""
     text, blocks = card(s)
     blocks = blocks[:-1]  # no buttons in an ephemeral answer
     facts = [f"Open for {duration((now - s.declared_at).total_seconds())}"]
@@ -68,12 +70,22 @@ def status_summary(s: IncidentSnapshot, now: datetime, channel_id: str | None) -
     blocks.append(
         {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(facts) + f" · {where}"}]}
     )
+    problems: list[str] = []
+    if s.channel_error is not None:
+        problems.append(
+            f":warning: The incident channel could not be created ({safe(s.channel_error, 100)}) — "
+            f"run `/incident channel retry {s.human_id}`."
+        )
+    problems += [f":warning: {safe(f, EVENT_TEXT_LIMIT)}" for f in failures]
+    if problems:
+        blocks.extend(pack(["*Delivery problems*", *problems], max_blocks=3))
     return text, blocks
 
 
 def event_line(event: EventLine) -> str:
     """'`14:02` *update* @alice: text' (escaped, truncated)."""
-    body = rich(event.text, EVENT_TEXT_LIMIT) if event.text else ""
+    # Stored event text is as Slack sent it (commands, pinned messages): escaped once, here.
+    body = rich(event.text, EVENT_TEXT_LIMIT, from_slack=True) if event.text else ""
     if event.permalink:
         body = f"{body} ({link(event.permalink, 'message')})"
     actor = f" {who(event.actor)}" if event.actor else ""

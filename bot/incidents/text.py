@@ -5,31 +5,35 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot.slack.escape import escape, truncate, user_mention
+from bot.durations import duration as duration
+from bot.slack.escape import escape, truncate, unescape, user_mention
 
 # A user or channel reference as Slack sends it in command text ("<@U123|alice>", "<#C123|ops>").
 _MENTION = re.compile(r"<([@#])([UWCG][A-Z0-9]{2,})(?:\|[^<>]*)?>")
 _USER_TOKEN = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^<>]*)?>$|^@?([UW][A-Z0-9]{6,})$")
 
 
-def rich(text: str, limit: int) -> str:
+def rich(text: str, limit: int, *, from_slack: bool = False) -> str:
     """Escape user text for mrkdwn but keep <@user> and <#channel> references; truncate with "…".
 
     Special mentions such as <!channel>, <!here> or <!subteam^…> are escaped, so they never ping.
+    `from_slack`: the text is as Slack sent it (already escaped): it is unescaped once first, so it is
+    escaped exactly once on the way out (no `&amp;gt;`).
     """
+    plain = unescape if from_slack else str
     out: list[str] = []
     last = 0
     for match in _MENTION.finditer(text):
-        out.append(escape(text[last : match.start()]))
+        out.append(escape(plain(text[last : match.start()])))
         kind, ident = match.group(1), match.group(2)
         if kind == "@" and ident[0] in "UW":
             out.append(f"<@{ident}>")
         elif kind == "#" and ident[0] in "CG":
             out.append(f"<#{ident}>")
         else:
-            out.append(escape(match.group(0)))
+            out.append(escape(plain(match.group(0))))
         last = match.end()
-    out.append(escape(text[last:]))
+    out.append(escape(plain(text[last:])))
     return truncate("".join(out), limit)
 
 
@@ -59,15 +63,3 @@ def slack_date(when: datetime) -> str:
 def utc(when: datetime) -> str:
     """'2026-01-05 14:02 UTC'."""
     return f"{when:%Y-%m-%d %H:%M} UTC"
-
-
-def duration(seconds: float) -> str:
-    """'1h 12m', '4m', '2d 3h'."""
-    minutes = max(int(seconds // 60), 0)
-    days, minutes = divmod(minutes, 60 * 24)
-    hours, minutes = divmod(minutes, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m"

@@ -77,3 +77,14 @@ async def count_events(session: AsyncSession, incident_id: int) -> int:
         select(func.count()).select_from(IncidentEvent).where(IncidentEvent.incident_id == incident_id)
     )
     return int(result.scalar_one())
+
+
+async def texts_of_kind(session: AsyncSession, incident_id: int, kind: str, *, limit: int) -> list[str]:
+    """The text of an incident's newest `limit` events of one kind, oldest first."""
+    rows = await session.execute(
+        select(IncidentEvent.text)
+        .where(IncidentEvent.incident_id == incident_id, IncidentEvent.kind == kind)
+        .order_by(IncidentEvent.id.desc())
+        .limit(limit)
+    )
+    return list(reversed(rows.scalars().all()))

@@ -58,6 +58,7 @@ class IncidentSnapshot:
     last_update_text: str | None
     resolved_at: datetime | None
     summary: str | None
+    channel_error: str | None = None
 
 
 def to_ref(incident: Incident) -> IncidentRef:
@@ -94,4 +95,5 @@ def snapshot(incident: Incident) -> IncidentSnapshot:
         last_update_text=incident.last_update_text,
         resolved_at=incident.resolved_at,
         summary=incident.summary,
+        channel_error=incident.channel_error,
     )

@@ -35,7 +35,7 @@ async def page_team(
         return PageResult(
             False,
             f"Paging is not configured for team {team}: add `pagerduty: {{routing_key_env: ...}}` to the "
-            "team in the catalog (see README, 'Paging the on-call').",
+            "team in the catalog (see README, 'Paging the on-call (PagerDuty)').",
         )
     now = c.clock.now()
     message = " ".join(message.split())[:MESSAGE_LIMIT] if message else None

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.models import AlertRecord
 from bot.incidents.models import ActionItem, Incident, IncidentEvent
+from bot.people import directory as people
 from bot.postmortem.links import message_keys
 from bot.postmortem.model import (
     ActionItemFacts,
@@ -87,11 +88,16 @@ async def load(session: AsyncSession, incident: Incident, *, workspace_url: str 
     if channel is None:  # copied onto the incident by a tick job; until then only in slack_refs
         ref = await session.get(SlackRef, incident.channel_key)
         channel = ref.channel_id if ref is not None else None
+    named = [info.declared_by, info.commander, info.acknowledged_by, info.mitigated_by, info.resolved_by]
+    named += [e.actor for e in events] + [e.text for e in events if "<@" in e.text]
+    named += [i.owner for i in action_items]
+    named += [str(v) for e in events for k, v in e.data.items() if k in ("user", "previous") and v]
     refs = References(
         alerts=await _alerts(session, events),
         messages=messages,
         event_messages=await _channel_posts(session, incident, events),
         workspace_url=workspace_url,
+        people=await people.names(session, people.user_ids(named)),
     )
     if channel != info.channel_id:
         info = replace(info, channel_id=channel)

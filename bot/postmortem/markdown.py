@@ -9,8 +9,12 @@ headings, lists) nor inject HTML. `<` and `>` always become entities: the outbox
 from __future__ import annotations
 
 import re
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Mapping
+from contextvars import ContextVar
 from datetime import UTC, datetime
+from types import MappingProxyType
+
+from bot.durations import duration as duration
 
 ELLIPSIS = "…"
 _ENTITY_LIKE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
@@ -141,7 +145,7 @@ def _escaped(text: object, limit: int | None = None) -> str:
 def _slack_token(match: re.Match[str]) -> str:
     sigil, target, label = match.group(1), match.group(2), match.group(3)
     if sigil == "@":
-        return _escape_plain("@" + (label.lstrip("@") if label else target))
+        return _escape_plain("@" + (PEOPLE.get().get(target) or (label.lstrip("@") if label else target)))
     if sigil == "#":
         return _escape_plain("#" + (label or target))
     if sigil == "!":
@@ -174,14 +178,20 @@ def block(text: object, limit: int | None = None) -> str:
     return "\n".join(lines).strip()
 
 
+# Display names of the draft being rendered (set by render() from References.people).
+PEOPLE: ContextVar[Mapping[str, str]] = ContextVar("flare_postmortem_people", default=MappingProxyType({}))
+
+
 def user(value: str | None) -> str:
-    """`@U0123` for a Slack user id, `Flare` for automatic actions, the escaped text otherwise."""
+    """`@Alice` (display name) or `@U0123` for a Slack user id, `Flare` for automatic actions, else the
+    escaped text."""
     if not value:
         return "—"
     if value == "flare":
         return "Flare"
     if _USER_ID.match(value):
-        return f"@{value}"
+        name = PEOPLE.get().get(value)
+        return _escape_plain("@" + clean(name).replace("\n", " ")) if name else f"@{value}"
     return inline(value, 64)
 
 
@@ -205,21 +215,6 @@ def stamp(when: datetime) -> str:
 def clock(when: datetime) -> str:
     """'14:02:13'."""
     return utc(when).isoformat(" ", "seconds")[11:19]
-
-
-def duration(seconds: float) -> str:
-    """'45s', '12m', '1h 12m', '2d 3h' (never negative)."""
-    total = max(int(seconds), 0)
-    if total < 60:
-        return f"{total}s"
-    minutes = total // 60
-    days, minutes = divmod(minutes, 60 * 24)
-    hours, minutes = divmod(minutes, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m"
 
 
 def table(header: list[str], rows: list[list[str]]) -> list[str]:

@@ -96,3 +96,5 @@ class References:
     messages: Mapping[str, SlackMessage] = field(default_factory=dict)
     event_messages: Mapping[int, SlackMessage] = field(default_factory=dict)
     workspace_url: str | None = None
+    # Display names of the Slack users the draft names (from the people table); others show their id.
+    people: Mapping[str, str] = field(default_factory=dict)

@@ -11,7 +11,7 @@ from operator import itemgetter
 
 from bot.postmortem import sections, story
 from bot.postmortem.links import SlackLinks, channel_url, workspace_from
-from bot.postmortem.markdown import inline, link, stamp, user, utc
+from bot.postmortem.markdown import PEOPLE, inline, link, stamp, user, utc
 from bot.postmortem.metrics import milestones
 from bot.postmortem.model import ActionItemFacts, IncidentFacts, References, TimelineEvent
 
@@ -36,8 +36,21 @@ def render(
     action_items: Sequence[ActionItemFacts] = (),
     refs: References | None = None,
 ) -> str:
-    """The whole draft as Markdown (UTC times, durations like '1h 12m')."""
+    """The whole draft as Markdown (UTC times, durations like '1h 12m'; people by display name)."""
     refs = refs or References()
+    token = PEOPLE.set(refs.people)
+    try:
+        return _render(incident, events, action_items, refs)
+    finally:
+        PEOPLE.reset(token)
+
+
+def _render(
+    incident: IncidentFacts,
+    events: Sequence[TimelineEvent],
+    action_items: Sequence[ActionItemFacts],
+    refs: References,
+) -> str:
     timeline = ordered(events)
     items = sorted(action_items, key=lambda i: i.id)
     workspace = refs.workspace_url or workspace_from(timeline)

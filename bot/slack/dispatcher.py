@@ -24,10 +24,12 @@ from bot.clock import Clock, SystemClock
 from bot.db.engine import Database
 from bot.observability.metrics import Metrics
 from bot.slack.channels import ChannelCreator
+from bot.slack.failures import FailureHook, report
 from bot.slack.gateway import SlackGateway, SlackPermanentError, SlackRateLimited, SlackTransientError
 from bot.slack.models import OutboxItem, OutboxLane, SlackRef
-from bot.slack.outbox import CREATE_CHANNEL, UPLOAD_FILE
+from bot.slack.outbox import CREATE_CHANNEL, RESPOND, UPLOAD_FILE
 from bot.slack.refs import refs_in, resolve
+from bot.slack.results import channel_name, label, lookup, result_ids
 
 log = logging.getLogger("flare.outbox")
 
@@ -39,6 +41,8 @@ BENIGN_ERRORS: dict[str, frozenset[str]] = {
     "conversations.join": frozenset({"already_in_channel"}),
 }
 PACED_METHODS = frozenset({"chat.postMessage", UPLOAD_FILE})
+# chat.update errors that mean the message is gone: the update is posted anew and its new ts recorded.
+MESSAGE_GONE = frozenset({"message_not_found", "cant_update_message", "channel_not_found"})
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,10 @@ class Dispatcher:
         # Called as listener(key, method, payload, error) after an item failed for good; key is the
         # message key the item produces or targets (chat.update), if any.
         self.failure_listeners: list[Callable[[str | None, str, dict[str, Any], str], Awaitable[None]]] = []
+        # Run in the transaction that marks an item failed for good (set by the composition root).
+        self.failure_hooks: list[FailureHook] = []
+        # Run in the transaction that records a created channel: (session, key, Slack's answer).
+        self.channel_hooks: list[ChannelHook] = []
 
     def wake(self) -> None:
         """Look for work now instead of at the next poll."""
@@ -243,6 +251,9 @@ class Dispatcher:
                     )
                     .order_by(OutboxItem.id)
                     .limit(1)
+                    # Locked: a failure hook rewriting this item (e.g. an announcement whose channel
+                    # was refused) waits for this step instead of being overwritten by it.
+                    .with_for_update()
                 )
             ).scalar_one_or_none()
             if item is None:
@@ -266,9 +277,11 @@ class Dispatcher:
                     return now + timedelta(seconds=(1.0 - tokens) / self.config.per_channel_rate)
                 lane_row.tokens = tokens - 1.0
                 lane_row.tokens_at = now
-            payload = resolve(item.payload, lambda kind, key: _lookup(found, kind, key))
+            payload = resolve(item.payload, lambda kind, key: lookup(found, kind, key))
+            # An update that finds its message gone posts it anew, recorded under the key it targeted.
+            produces = item.produces or (item.target if item.method == "chat.update" else None)
             return _Ready(
-                item.id, item.method, payload, item.produces, item.attempts, item.created_at, item.target
+                item.id, item.method, payload, produces, item.attempts, item.created_at, item.target
             )
 
     async def _superseded(self, session: AsyncSession, item: OutboxItem) -> bool:
@@ -312,13 +325,18 @@ class Dispatcher:
 
     async def _send(self, ready: _Ready) -> datetime | None:
         try:
-            result = await self._execute(ready.method, ready.payload)
+            try:
+                result = await self._execute(ready.method, ready.payload)
+            except SlackPermanentError as exc:
+                if ready.method != "chat.update" or exc.error not in MESSAGE_GONE:
+                    raise
+                result = await self._repost(ready, exc.error)
         except SlackRateLimited as exc:
             self.metrics.slack_errors.labels(ready.method, "ratelimited").inc()
             log.warning("slack rate limited", extra={"method": ready.method, "retry_after": exc.retry_after})
             return await self._retry_later(ready, "ratelimited", exc.retry_after)
         except SlackTransientError as exc:
-            self.metrics.slack_errors.labels(ready.method, _label(exc.error)).inc()
+            self.metrics.slack_errors.labels(ready.method, label(exc.error)).inc()
             delay = min(self.config.max_backoff, 2.0 ** min(ready.attempts, 10)) * random.uniform(0.8, 1.2)
             log.warning(
                 "slack call failed; will retry",
@@ -329,8 +347,8 @@ class Dispatcher:
             if exc.error in BENIGN_ERRORS.get(ready.method, frozenset()):
                 result = {"ok": True, "benign_error": exc.error}
             else:
-                self.metrics.slack_errors.labels(ready.method, _label(exc.error)).inc()
-                self.metrics.outbox_failed.labels(ready.method, _label(exc.error)).inc()
+                self.metrics.slack_errors.labels(ready.method, label(exc.error)).inc()
+                self.metrics.outbox_failed.labels(ready.method, label(exc.error)).inc()
                 log.error(
                     "slack call failed permanently; item kept as failed",
                     extra={"method": ready.method, "error": exc.error, "item": ready.item_id},
@@ -339,6 +357,7 @@ class Dispatcher:
                     item = await session.get(OutboxItem, ready.item_id)
                     if item is not None:
                         self._fail(item, exc.error)
+                        await report(session, item, exc.error, self.clock.now(), self.failure_hooks)
                 await self._tell_listeners(ready, exc.error)
                 return None
         await self._record_success(ready, result)
@@ -362,7 +381,7 @@ class Dispatcher:
 
     async def _record_success(self, ready: _Ready, result: dict[str, Any]) -> None:
         now = self.clock.now()
-        channel, ts = _result_ids(ready.method, result, ready.payload)
+        channel, ts = result_ids(ready.method, result, ready.payload)
         async with self.db.transaction() as session:
             await session.execute(
                 update(OutboxItem)
@@ -372,19 +391,39 @@ class Dispatcher:
                     sent_at=now,
                     attempts=OutboxItem.attempts + 1,
                     last_error=None,
-                    result={"channel": channel, "ts": ts},
+                    result={
+                        "channel": channel,
+                        "ts": ts,
+                        "name": channel_name(result),
+                        "reposted": result.get("reposted"),
+                    },
                 )
             )
-            if ready.produces and channel:
+            if ready.produces and channel and (ready.method != "chat.update" or result.get("reposted")):
                 ref = await session.get(SlackRef, ready.produces)
                 if ref is None:
                     session.add(SlackRef(key=ready.produces, channel_id=channel, ts=ts, updated_at=now))
                 else:
                     ref.channel_id, ref.ts, ref.updated_at = channel, ts, now
+                if ready.method == CREATE_CHANNEL:
+                    for hook in self.channel_hooks:
+                        await hook(session, ready.produces, result)
         self.metrics.slack_calls.labels(ready.method, "ok").inc()
         self.metrics.outbox_delivery_seconds.labels(ready.method).observe(
             max((now - ready.created_at).total_seconds(), 0.0)
         )
+
+    async def _repost(self, ready: _Ready, error: str) -> dict[str, Any]:
+        """The message an update targets is gone: post its content anew (the new ts is recorded)."""
+        log.warning(
+            "message to update is gone; posting it anew", extra={"error": error, "item": ready.item_id}
+        )
+        self.metrics.slack_errors.labels(ready.method, label(error)).inc()
+        post = {k: v for k, v in ready.payload.items() if k in ("channel", "text", "blocks")}
+        result = await self.gateway.call(
+            "chat.postMessage", {**post, "unfurl_links": False, "unfurl_media": False}
+        )
+        return {**result, "reposted": error}
 
     def _fail(self, item: OutboxItem, error: str) -> None:
         item.status = "failed"
@@ -394,6 +433,10 @@ class Dispatcher:
     async def _execute(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
         if method == CREATE_CHANNEL:
             return await self._channels.create(payload)
+        if method == RESPOND:
+            return await self.gateway.respond(
+                str(payload["url"]), {k: v for k, v in payload.items() if k != "url"}
+            )
         if method == UPLOAD_FILE:
             return await self.gateway.upload_file(
                 channel=payload["channel"],
@@ -406,26 +449,4 @@ class Dispatcher:
 
 
 _CONTINUE = object()
-
-
-def _lookup(found: dict[str, SlackRef], kind: str, key: str) -> str:
-    ref = found[key]
-    if kind == "channel":
-        return ref.channel_id
-    return ref.ts or ""
-
-
-def _result_ids(
-    method: str, result: dict[str, Any], payload: dict[str, Any]
-) -> tuple[str | None, str | None]:
-    channel = result.get("channel")
-    if isinstance(channel, dict):
-        channel = channel.get("id")
-    if channel is None:
-        channel = payload.get("channel")
-    ts = result.get("ts")
-    return (str(channel) if channel else None, str(ts) if ts else None)
-
-
-def _label(error: str) -> str:
-    return error if len(error) <= 40 and error.replace("_", "").replace(" ", "").isalnum() else "other"
+ChannelHook = Callable[[AsyncSession, str, dict[str, Any]], Awaitable[None]]

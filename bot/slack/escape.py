@@ -13,6 +13,12 @@ def escape(text: object) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape(text: str) -> str:
+    """Undo Slack's escaping of &, < and > (message and slash-command text arrive escaped): the inverse
+    of `escape`, so text Slack sent is escaped exactly once again where it leaves."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def truncate(text: str, limit: int) -> str:
     """Cut `text` to at most `limit` characters, ending with an ellipsis when cut."""
     if len(text) <= limit:

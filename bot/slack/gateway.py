@@ -56,3 +56,7 @@ class SlackGateway(Protocol):
     ) -> dict[str, Any]:
         """Upload a text file to a channel (files.getUploadURLExternal, upload, completeUploadExternal)."""
         ...
+
+    async def respond(self, url: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """POST a message to a response_url (valid 30 minutes, 5 uses)."""
+        ...

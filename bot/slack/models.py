@@ -42,6 +42,9 @@ class OutboxItem(Base):
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    # The person whose action caused this call, told privately if Slack refuses it for good.
+    caused_by: Mapped[str | None] = mapped_column(String(32))
+    response_url: Mapped[str | None] = mapped_column(Text)
 
 
 class OutboxLane(Base):

@@ -7,6 +7,9 @@ dispatcher picks the item up.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,6 +25,9 @@ from bot.slack.refs import channel_ref, ts_ref
 _OUTBOX = table_of(OutboxItem)
 CREATE_CHANNEL = "flare.create_channel"
 UPLOAD_FILE = "flare.upload_file"
+RESPOND = "flare.respond"
+# Who caused what is being enqueued (set around a command or action by its listener).
+_CAUSE: ContextVar[tuple[str | None, str | None]] = ContextVar("flare_cause", default=(None, None))
 
 
 @dataclass(frozen=True)
@@ -130,8 +136,28 @@ def upload_file(
     return Outbound(lane_for(channel), UPLOAD_FILE, payload)
 
 
-def _row(item: Outbound, now: datetime) -> dict[str, Any]:
+@contextmanager
+def caused_by(user: str | None, response_url: str | None = None) -> Iterator[None]:
+    """Items enqueued inside this block were caused by `user`: a permanent failure is told to them."""
+    token = _CAUSE.set((user[:32] if user else None, response_url or None))
+    try:
+        yield
+    finally:
+        _CAUSE.reset(token)
+
+
+def respond(url: str, *, user: str, text: str) -> Outbound:
+    """An ephemeral reply through a slash command's or action's response_url."""
+    payload = {"url": url, "text": text, "response_type": "ephemeral", "replace_original": False}
+    return Outbound(f"respond:{user}", RESPOND, payload)
+
+
+def _row(
+    item: Outbound, now: datetime, cause: tuple[str | None, str | None] = (None, None)
+) -> dict[str, Any]:
     return {
+        "caused_by": cause[0],
+        "response_url": cause[1],
         "lane": item.lane,
         "method": item.method,
         "payload": item.payload,
@@ -164,11 +190,12 @@ async def _ensure_lanes(session: AsyncSession, lanes: list[str], now: datetime) 
 async def enqueue(session: AsyncSession, item: Outbound) -> bool:
     """Add `item` to the outbox in `session`'s transaction; False if its dedup_key was already used."""
     now = utcnow()
+    row = _row(item, now, _CAUSE.get())
     # Core INSERTs run at once, so ids (and therefore per-lane order) follow the call order.
     if item.dedup_key is not None:
-        inserted = await insert_ignore(session, OutboxItem, _row(item, now))
+        inserted = await insert_ignore(session, OutboxItem, row)
     else:
-        await session.execute(insert(_OUTBOX), _row(item, now))
+        await session.execute(insert(_OUTBOX), row)
         inserted = True
     await _ensure_lanes(session, [item.lane], now)
     return inserted
@@ -177,15 +204,16 @@ async def enqueue(session: AsyncSession, item: Outbound) -> bool:
 async def enqueue_all(session: AsyncSession, items: list[Outbound]) -> None:
     """Enqueue several items in order, in as few statements as possible."""
     now = utcnow()
+    cause = _CAUSE.get()
     batch: list[dict[str, Any]] = []
     for item in items:
         if item.dedup_key is None:
-            batch.append(_row(item, now))
+            batch.append(_row(item, now, cause))
             continue
         if batch:
             await session.execute(insert(_OUTBOX), batch)
             batch = []
-        await insert_ignore(session, OutboxItem, _row(item, now))
+        await insert_ignore(session, OutboxItem, _row(item, now, cause))
     if batch:
         await session.execute(insert(_OUTBOX), batch)
     await _ensure_lanes(session, [item.lane for item in items], now)

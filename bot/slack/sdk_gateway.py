@@ -8,6 +8,7 @@ from typing import Any
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.slack.gateway import (
     TRANSIENT_ERRORS,
@@ -59,6 +60,20 @@ class SdkSlackGateway:
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise SlackTransientError("files.upload_v2", f"connection error: {type(exc).__name__}") from None
         return dict(response.data) if isinstance(response.data, dict) else {"ok": True}
+
+    async def respond(self, url: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """POST `payload` to a response_url; 404/410 (expired or used up) are permanent."""
+        method = "response_url"
+        hook = AsyncWebhookClient(url, session=self.client.session, timeout=self.client.timeout)
+        try:
+            response = await hook.send_dict(dict(payload))
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise SlackTransientError(method, f"connection error: {type(exc).__name__}") from None
+        if response.status_code == 429 or response.status_code >= 500:
+            raise SlackTransientError(method, f"HTTP {response.status_code}")
+        if response.status_code != 200:
+            raise SlackPermanentError(method, f"{response.body or 'refused'} (HTTP {response.status_code})")
+        return {"ok": True}
 
 
 def _classify(method: str, exc: SlackApiError) -> Exception:

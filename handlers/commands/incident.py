@@ -25,7 +25,8 @@ from bot.incidents.naming import looks_like_human_id, parse_human_id
 from bot.incidents.text import parse_user
 from bot.incidents.types import DeclareRequest, snapshot
 from bot.slack.escape import channel_mention, escape, safe
-from handlers import postmortem
+from bot.slack.outbox import caused_by
+from handlers import incident_channel, postmortem
 from handlers.commands import page as page_commands
 from handlers.commands.usage import ephemeral, usage_error
 from handlers.incident_modal import open_declare_modal
@@ -47,6 +48,7 @@ HELP = "\n".join(
         "• `/incident page <team> [message]` — page a team's on-call via PagerDuty; `/incident page` "
         "lists who was paged",
         "• `/incident oncall [team]` — who is on call now (PagerDuty)",
+        "• `/incident channel retry` — create the incident channel again after Slack refused it",
         "• `/incident postmortem` — a Markdown post-mortem draft from the timeline, uploaded here "
         "(notes starting `root cause:`, `trigger:` or `resolution:` pre-fill those sections)",
         "Anywhere:",
@@ -119,7 +121,11 @@ def register(bolt: AsyncApp, container: Container) -> None:
         if not text or (inv.sub == "declare" and not inv.args):
             await ack()
             modal = open_declare_modal(
-                client, inv.trigger_id, container.catalog, oncall=page_commands.oncall_line(container)
+                client,
+                inv.trigger_id,
+                container.catalog,
+                channel=inv.channel or None,
+                oncall=page_commands.oncall_line(container),
             )
             container.spawn(modal, name="incident-declare-modal")
             return
@@ -129,7 +135,8 @@ def register(bolt: AsyncApp, container: Container) -> None:
             await ack(**usage_error(problem, "/incident <subcommand> [args]", "/incident list"))
             return
         try:
-            reply = await handler(container, inv)
+            with caused_by(inv.user, command.get("response_url")):
+                reply = await handler(container, inv)
         except Usage as exc:
             reply = exc.reply
         except IncidentError as exc:
@@ -188,25 +195,28 @@ async def cmd_declare(c: Container, inv: Invocation) -> Reply:
     title = " ".join(words[1:])
     if not title:
         raise Usage("The incident needs a title after the severity.", DECLARE_USAGE, DECLARE_EXAMPLE)
-    if len(title) > TITLE_MAX:
-        raise Usage(
-            f"The title has {len(title)} characters; keep it within {TITLE_MAX}.",
-            DECLARE_USAGE,
-            DECLARE_EXAMPLE,
-        )
+    # Mid-incident nobody should retype a long title: shorten it and keep the whole text as description.
+    shortened = len(title) > TITLE_MAX
     request = DeclareRequest(
         title=title,
         severity=severity,
         declared_by=inv.user,
         service=service,
+        description=title if shortened else "",
         source="slack",
         dedup_key=f"command:{inv.trigger_id}" if inv.trigger_id else None,
     )
     async with c.transaction() as session:
         incident = await flows.declare(c, session, request)
+    note = (
+        f"\n_The title had {len(title)} characters, so it was shortened to {TITLE_MAX}; "
+        "the full text is the description. `/incident` commands can't rename it yet._"
+        if shortened
+        else ""
+    )
     return ephemeral(
         f":rotating_light: Declared *{incident.human_id}* ({severity}): {safe(incident.title, 200)}\n"
-        f"Opening #{incident.channel_name}, inviting responders and pinning the summary card there."
+        f"Opening #{incident.channel_name}, inviting responders and pinning the summary card there.{note}"
     )
 
 
@@ -215,7 +225,10 @@ async def cmd_status(c: Container, inv: Invocation) -> Reply:
     async with c.db.sessions() as session:
         incident = await _target(session, inv, for_update=False)
         channels = await queries.channel_ids(session, [incident])
-    text, blocks = summaries.status_summary(snapshot(incident), c.clock.now(), channels.get(incident.id))
+        failures = await timeline.texts_of_kind(session, incident.id, "delivery_failed", limit=5)
+    text, blocks = summaries.status_summary(
+        snapshot(incident), c.clock.now(), channels.get(incident.id), failures
+    )
     return ephemeral(text, blocks)
 
 
@@ -296,8 +309,17 @@ async def cmd_update(c: Container, inv: Invocation) -> Reply:
         incident = await _target(session, inv)
         await flows.post_update(c, session, incident, text, inv.user)
         channels = await queries.channel_ids(session, [incident])
-    where = channel_mention(channels[incident.id]) if incident.id in channels else f"#{incident.channel_name}"
-    return ephemeral(f"Update on {incident.human_id} posted in {where}.")
+    if incident.channel_error is not None:
+        return ephemeral(
+            f":warning: Update on {incident.human_id} recorded on its timeline but *not posted*: "
+            f"the incident channel could not be created ({escape(incident.channel_error)}). "
+            f"Run `/incident channel retry {incident.human_id}`."
+        )
+    if incident.id in channels:
+        return ephemeral(f"Update on {incident.human_id} posted in {channel_mention(channels[incident.id])}.")
+    return ephemeral(
+        f"Update on {incident.human_id} queued for #{incident.channel_name}, which is being created."
+    )
 
 
 async def cmd_note(c: Container, inv: Invocation) -> Reply:
@@ -359,4 +381,5 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "postmortem": postmortem.subcommand,
     "page": page_commands.cmd_page,
     "oncall": page_commands.cmd_oncall,
+    "channel": incident_channel.subcommand,
 }

@@ -15,10 +15,15 @@ from bot.alerts.service import AlertIntake
 from bot.http.errors import json_error
 from handlers.keys import CONTAINER
 from handlers.webhooks.auth import AuthFailed, Credentials
+from handlers.webhooks.vendor_test import test_received
 
 log = logging.getLogger("flare.webhooks")
 
 ALERTS = web.AppKey("alerts", AlertIntake)
+# Alertmanager (and Grafana's Alertmanager-shaped body) send a whole group at once: ~400 bytes per
+# alert, so 1 MiB refused groups of ~2,000+ alerts on every flush (4xx is not retried). 8 MiB holds
+# ~20,000; cap it lower with the Alertmanager receiver's max_alerts (docs/alerts.md).
+DEFAULT_BODY_LIMITS = {"alertmanager": 8 * 1024 * 1024, "grafana": 8 * 1024 * 1024}
 CREDENTIALS = web.AppKey("webhook_credentials", dict[str, Credentials])
 
 # (request, credentials, raw body) -> None, raising AuthFailed
@@ -55,12 +60,14 @@ def endpoint(
         except AuthFailed as exc:
             c.metrics.webhook_auth_failures.labels(source).inc()
             return json_error(401, str(exc))
-        limit = creds.config.max_body_bytes or c.settings.flare_max_body_bytes
+        limit = (
+            creds.config.max_body_bytes or DEFAULT_BODY_LIMITS.get(source) or c.settings.flare_max_body_bytes
+        )
         if request.content_length is not None and request.content_length > limit:
             return json_error(
                 413, f"body is {request.content_length} bytes; the limit for {source} is {limit}"
             )
-        body = await request.read()
+        body = await request.clone(client_max_size=limit).read()
         if len(body) > limit:
             return json_error(413, f"body is {len(body)} bytes; {source} allows {limit}")
         try:
@@ -79,6 +86,8 @@ def endpoint(
         except PayloadError as exc:
             c.metrics.alerts_received.labels(source, "invalid").inc()
             return json_error(400, str(exc), field=exc.field)
+        if parsed.test:
+            return await test_received(c, request.app[ALERTS].router, source, parsed)
         if not parsed.alerts:
             return web.json_response({"status": "ignored", "reason": parsed.ignored or "no alerts"})
         outcome = await request.app[ALERTS].submit(parsed)
@@ -89,6 +98,7 @@ def endpoint(
                 "stored": outcome.stored,
                 "resolved": outcome.resolved,
                 "duplicates": outcome.duplicates,
+                "updated": outcome.updated,
                 "unrouted": outcome.unrouted,
                 "groups": sorted(outcome.groups),
             }

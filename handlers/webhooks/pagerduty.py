@@ -39,7 +39,12 @@ def _parse(payload: Any, request: web.Request, now: datetime) -> Parsed:
     parsed = pagerduty.parse(payload, now)
     webhook_id = request.headers.get("X-Webhook-Id", "").strip()
     if webhook_id and parsed.alerts:
-        return Parsed(parsed.alerts, parsed.ignored, delivery_key=stable_key(f"pagerduty:{webhook_id}"))
+        return Parsed(
+            parsed.alerts,
+            parsed.ignored,
+            delivery_key=stable_key(f"pagerduty:{webhook_id}"),
+            test=parsed.test,
+        )
     return parsed
 
 

@@ -36,7 +36,9 @@ def _parse(payload: Any, request: web.Request, now: datetime) -> Parsed:
     parsed = sentry.parse(payload, now, resource=resource)
     request_id = request.headers.get("Request-ID", "").strip()
     if request_id and parsed.alerts:
-        return Parsed(parsed.alerts, parsed.ignored, delivery_key=stable_key(f"sentry:{request_id}"))
+        return Parsed(
+            parsed.alerts, parsed.ignored, delivery_key=stable_key(f"sentry:{request_id}"), test=parsed.test
+        )
     return parsed
 
 

@@ -9,15 +9,44 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
 revision: str = "0009"
 down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+TS = sa.DateTime(timezone=True)
+
 
 def upgrade() -> None:
-    """Nothing yet: this revision is reserved for issue #15's tables."""
+    # Who caused an outbox item, so a permanent failure reaches them (response_url while fresh, else DM).
+    with op.batch_alter_table("slack_outbox") as batch:
+        batch.add_column(sa.Column("caused_by", sa.String(32), nullable=True))
+        batch.add_column(sa.Column("response_url", sa.Text(), nullable=True))
+    # Why Slack refused the incident channel (None once it exists or while it is being created).
+    with op.batch_alter_table("incidents") as batch:
+        batch.add_column(sa.Column("channel_error", sa.String(200), nullable=True))
+    # Alerts Alertmanager left out of its last notification for the group (truncatedAlerts).
+    with op.batch_alter_table("alert_groups") as batch:
+        batch.add_column(sa.Column("truncated", sa.Integer(), nullable=False, server_default="0"))
+    op.create_table(
+        "people",
+        sa.Column("id", sa.String(32), nullable=False),
+        sa.Column("display_name", sa.String(200), nullable=False),
+        sa.Column("real_name", sa.String(200), nullable=False),
+        sa.Column("updated_at", TS, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_people")),
+    )
 
 
 def downgrade() -> None:
-    """Nothing yet: this revision is reserved for issue #15's tables."""
+    op.drop_table("people")
+    with op.batch_alter_table("alert_groups") as batch:
+        batch.drop_column("truncated")
+    with op.batch_alter_table("incidents") as batch:
+        batch.drop_column("channel_error")
+    with op.batch_alter_table("slack_outbox") as batch:
+        batch.drop_column("response_url")
+        batch.drop_column("caused_by")

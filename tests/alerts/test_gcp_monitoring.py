@@ -67,7 +67,9 @@ async def test_open_then_closed_with_basic_auth(alerts_flare: Flare, fake_slack:
     assert (status, answer["resolved"], answer["duplicates"]) == (200, 0, 1)
     (row,) = await stored_alerts(alerts_flare)
     assert row.status == "resolved"
-    await fake_slack.wait_for(lambda: "resolved after 5m 0s" in block_text(message.blocks))
+    await fake_slack.wait_for(
+        lambda: "resolved after 5m\n" in block_text(message.blocks) + "\n"
+    )  # "5m", never "5m 0s"
 
 
 async def test_token_in_the_query_string_is_accepted(alerts_flare: Flare) -> None:
@@ -88,22 +90,37 @@ async def test_bad_credentials_are_401(alerts_flare: Flare, headers: dict[str, s
     assert await stored_alerts(alerts_flare) == []
 
 
-async def test_the_console_test_notification_is_accepted(alerts_flare: Flare) -> None:
+async def test_the_console_test_notification_is_accepted(alerts_flare: Flare, fake_slack: FakeSlack) -> None:
+    # What the console's "Send test notification" sends: documentation as a string, version "test".
     test = {
-        "version": "test",
         "incident": {
+            "condition_name": "test condition",
+            "documentation": "Test documentation",
+            "ended_at": None,
             "incident_id": "12345",
+            "metadata": {"system_labels": {}, "user_labels": {}},
+            "observed_value": "1.000",
+            "policy_name": "Test Policy",
+            "resource_display_name": "My Test Resource",
+            "resource_id": "",
+            "resource_name": "My Test Resource",
+            "resource_type_display_name": "My Test Resource Type",
             "scoping_project_id": "acme-prod",
-            "url": "http://www.example.com",
+            "scoping_project_number": 12345,
+            "severity": "no severity",
+            "started_at": 0,
             "state": "OPEN",
             "summary": "Test Incident",
-            "policy_name": "Test policy",
+            "threshold_value": "1",
+            "url": "http://www.example.com",
         },
+        "version": "test",
     }
     status, answer = await alerts_flare.post(URL, json=test, headers=basic(GCP_USER, GCP_PASSWORD))
-    assert (status, answer["stored"]) == (200, 1)
-    (row,) = await stored_alerts(alerts_flare)
-    assert (row.title, row.labels["test"], row.status) == ("Test policy", "true", "firing")
+    assert (status, answer["status"], answer["channels"]) == (200, "test received", ["C0ALERTS1"])
+    assert await stored_alerts(alerts_flare) == []  # a test is not an alert
+    await fake_slack.wait_for(lambda: len(fake_slack.posted("C0ALERTS1")) == 1)
+    assert "Test notification from Cloud Monitoring received" in fake_slack.posted("C0ALERTS1")[0].text
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes import slack_people
 from tests.fakes.slack_oidc import FakeOidc
 
 BOT_TOKEN = "xoxb-test-0000-flare-token"
@@ -306,7 +307,10 @@ class FakeSlack:
             # Like Slack: a valid token of the wrong kind is refused differently from a bad one.
             known = params.get("_token") in (self.token, self.app_token)
             return 200, {"ok": False, "error": "not_allowed_token_type" if known else "invalid_auth"}, {}
+        extra = slack_people.METHODS.get(method)
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+        if extra is not None:
+            handler = lambda p: extra(self, p)  # noqa: E731 - methods kept in tests/fakes/slack_people.py
         if handler is None:
             return 200, {"ok": False, "error": "unknown_method"}, {}
         if method == "chat.postMessage" and self.rate_limit_per_channel:
@@ -342,6 +346,8 @@ class FakeSlack:
             return self.channels[found]
         if ref[0] in "CG" and ref[1:].isalnum() and not ref.startswith("C0MISSING"):
             return self.add_channel(ref, ref.lower())
+        if slack_people.is_user(ref):
+            return slack_people.dm(self, ref)
         return None
 
     def _find(self, channel: str, ts: Any) -> Message | None:

@@ -32,6 +32,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "files.getUploadURLExternal": ("files:write",),
     "pins.add": ("pins:write",),
     "usergroups.users.list": ("usergroups:read",),
+    "users.info": ("users:read",),
     "views.open": (),
     "views.update": (),
     # Sign in with Slack (the console): called with the app's client id and secret, then with the

@@ -63,7 +63,7 @@ def test_response_metrics_follow_their_definitions() -> None:
     # Impact started with the first alert (14:02:00); Flare received it 30 s later.
     assert rows["Time to detect (TTD)"][:2] == ["30s", "14:02:00 → 14:02:30"]
     # Acknowledged by Bob at 14:10 (before the alert group ack at 14:11).
-    assert rows["Time to acknowledge (TTA)"][:2] == ["7m", "14:02:30 → 14:10:00"]
+    assert rows["Time to acknowledge (TTA)"][:2] == ["7m 30s", "14:02:30 → 14:10:00"]
     assert rows["Time to mitigate (TTM)"][:2] == ["40m", "14:02:00 → 14:42:00"]
     assert rows["Time to resolve (TTR)"][:2] == ["1h 12m", "14:02:00 → 15:14:00"]
     assert "impact start → detection" in rows["Time to detect (TTD)"][2]
@@ -163,7 +163,7 @@ def test_durations_read_like_people_write_them() -> None:
         (0, "0s"),
         (45.9, "45s"),
         (60, "1m"),
-        (719, "11m"),
+        (719, "11m 59s"),  # one duration() everywhere: "3m 20s" style
         (4320, "1h 12m"),
         (183600, "2d 3h"),
         (-5, "0s"),

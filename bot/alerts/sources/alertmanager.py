@@ -47,7 +47,12 @@ def parse(payload: Any, now: datetime, *, source: str = "alertmanager") -> Parse
         )
         for i, raw in enumerate(alerts)
     ]
-    return Parsed(out, ignored=None if out else "the payload has no alerts")
+    truncated = body.get("truncatedAlerts")
+    if truncated is not None and (
+        not isinstance(truncated, int) or isinstance(truncated, bool) or truncated < 0
+    ):
+        raise PayloadError("truncatedAlerts", "expected a non-negative integer")
+    return Parsed(out, ignored=None if out else "the payload has no alerts", truncated=truncated or 0)
 
 
 def parse_alert(

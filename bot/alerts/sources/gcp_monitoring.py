@@ -78,11 +78,15 @@ def parse(payload: Any, now: datetime) -> Parsed:
         group_hint=f"policy:{policy or incident_id}",
         group_labels={"alertname": policy} if policy else {},
     )
-    return Parsed([alert])
+    return Parsed([alert], test=version == "test")
 
 
 def _documentation(incident: dict[str, Any], path: str) -> str:
-    docs = obj(incident.get("documentation"), path_of(path, "documentation"))
+    # The console's "Send test notification" sends documentation as a plain string.
+    raw = incident.get("documentation")
+    if isinstance(raw, str):
+        return text(incident, "documentation", path)
+    docs = obj(raw, path_of(path, "documentation"))
     return text(docs, "content", path_of(path, "documentation"))
 
 

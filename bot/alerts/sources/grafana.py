@@ -15,4 +15,10 @@ def parse(payload: Any, now: datetime) -> Parsed:
     body = obj(payload, "body")
     text(body, "title", "")  # type-checked only: a non-string title is a malformed payload
     text(body, "message", "")
-    return alertmanager.parse(body, now, source="grafana")
+    parsed = alertmanager.parse(body, now, source="grafana")
+    # A contact point's "Test" button sends Grafana's fixed TestAlert from instance "Grafana".
+    test = bool(parsed.alerts) and all(
+        a.labels.get("alertname") == "TestAlert" and a.labels.get("instance") == "Grafana"
+        for a in parsed.alerts
+    )
+    return Parsed(parsed.alerts, parsed.ignored, parsed.delivery_key, test=test, truncated=parsed.truncated)

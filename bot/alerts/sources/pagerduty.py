@@ -1,4 +1,5 @@
-"""PagerDuty v3 webhooks: incident triggered / reopened fire, resolved resolves; the rest is noted."""
+"""PagerDuty v3 webhooks: incident triggered / reopened fire, resolved resolves, priority_updated
+updates the open alert's severity (alert state follows its source); the rest is noted."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from bot.alerts.alert import Alert, Links, Parsed
 from bot.alerts.parsing import MAX_TITLE, field, obj, path_of, scalar_text, stable_key, text, timestamp, url
 
 SOURCE = "pagerduty"
-FIRING = {"incident.triggered", "incident.reopened"}
+# priority_updated carries the whole incident: the same occurrence, with its new priority.
+FIRING = {"incident.triggered", "incident.reopened", "incident.priority_updated"}
 RESOLVED = {"incident.resolved"}
 
 
@@ -19,6 +21,10 @@ def parse(payload: Any, now: datetime) -> Parsed:
     body = obj(payload, "body")
     event = obj(field(body, "event", ""), "event")
     event_type = text(event, "event_type", "event", required=True)
+    if event_type == "pagey.ping":  # the webhook subscription's "Send test event"
+        title = "PagerDuty test event"
+        ping = Alert(SOURCE, stable_key("ping"), "firing", now, None, title, labels={"alertname": title})
+        return Parsed([ping], test=True)
     if event_type not in FIRING | RESOLVED:
         return Parsed([], ignored=f"{event_type[:60]} does not change an alert")
     occurred = timestamp(event.get("occurred_at"), "event.occurred_at", required=False) or now

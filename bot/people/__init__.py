@@ -1,0 +1,1 @@
+"""People: Slack users' display names, resolved with users.info and cached."""
