@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     flare_tick_interval_seconds: float = Field(default=30.0, ge=0.0)
     flare_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     flare_outbox_lease_seconds: float = Field(default=20.0, ge=1.0)
+    # While Slack refuses the bot token (a rotation in progress), messages are retried this long.
+    flare_slack_auth_grace_seconds: float = Field(default=600.0, ge=0.0, le=86400.0)
     flare_outbox_max_backoff_seconds: float = Field(default=60.0, ge=0.05, le=3600.0)
     flare_shutdown_timeout_seconds: float = Field(default=7.0, ge=0.5, le=30.0)
     flare_event_loop: Literal["uvloop", "asyncio"] = "uvloop"

@@ -67,6 +67,7 @@ def create_app(
     app[_DISPATCHER_CONFIG] = dispatcher_config or DispatcherConfig(
         lease_seconds=settings.flare_outbox_lease_seconds,
         max_backoff=settings.flare_outbox_max_backoff_seconds,
+        auth_grace_seconds=settings.flare_slack_auth_grace_seconds,
     )
     # Every secret the catalog names joins the registry logs and Sentry scrub with.
     register_secrets(collect_secrets(settings.secret_values(), app[CATALOG], environment()))

@@ -24,6 +24,8 @@ def features(app: web.Application) -> list[Feature]:
     deploy = app.get(TOKEN)
     if deploy is not None and deploy.variable is not None and deploy.token is None:
         found.append(Feature("deploy webhook", (deploy.variable,), configured=True))
+    console = settings.missing_console_settings()
+    found.append(Feature("console (/ui/)", tuple(console)))
     for name, variable, value in (
         ("metrics (GET /metrics)", "METRICS_TOKEN", settings.metrics_token),
         ("read API (/api/...)", "FLARE_API_TOKEN", settings.flare_api_token),

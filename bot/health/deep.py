@@ -29,10 +29,19 @@ def deep_probes(c: Container) -> list[Probe]:
         missing = c.settings.missing_slack_credentials()
         if missing:
             return Outcome("unhealthy", f"not configured: set {' and '.join(missing)}")
+        trouble = c.dispatcher.auth_trouble
+        held = (
+            f"; Slack has refused the bot token ({trouble.error}) since {trouble.since:%H:%M:%S} UTC, and "
+            f"messages are held and retried until {trouble.until:%H:%M:%S} UTC (a token rotation?)"
+            if trouble is not None
+            else ""
+        )
         try:
             body = await c.slack.call("auth.test", {})
         except SlackCallError as exc:
-            return Outcome("unhealthy", f"auth.test failed: {exc.error}")
+            return Outcome("unhealthy", f"auth.test failed: {exc.error}{held}")
+        if trouble is not None:
+            return Outcome("degraded", f"auth.test answers again{held}")
         return Outcome("healthy", f"team {body.get('team_id', '?')}, bot {body.get('user_id', '?')}")
 
     async def cloud_run() -> Outcome:

@@ -50,8 +50,7 @@ def add_routes(app: web.Application) -> None:
     """Mount the console at /ui/, or a 404 that names the missing settings."""
     settings = app[SETTINGS]
     missing = settings.missing_console_settings()
-    if missing:
-        log.info("console off", extra={"missing": missing, "hint": disabled_text(missing).strip()})
+    if missing:  # the start-up summary (handlers/startup.py) names the variables, once
 
         async def off(_request: web.Request) -> web.Response:
             return web.Response(status=404, text=disabled_text(missing), content_type="text/plain")

@@ -14,9 +14,7 @@ from yarl import URL
 
 from bot.console.models import ConsoleSession
 from bot.incidents.models import Incident
-from bot.settings import Settings
-from handlers.app import create_app
-from tests.conftest import Flare
+from tests.conftest import Flare, StartFlare
 from tests.console import seed
 from tests.console.conftest import ALICE, CAROL, MALLORY, SRE_GROUP, Browser, StartConsole, sign_in
 from tests.fakes.slack import TEAM_ID, FakeSlack
@@ -225,19 +223,18 @@ async def test_group_check_failing_in_slack_is_a_503_not_a_refusal(
 
 
 async def test_console_off_is_logged_once_at_info(
-    make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture
+    start_flare: StartFlare, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.INFO, logger="flare"):
-        create_app(make_settings())
-    off = [r for r in caplog.records if r.getMessage() == "console off"]
-    assert len(off) == 1
-    assert off[0].levelno == logging.INFO
-    assert off[0].missing == [
-        "SLACK_CLIENT_ID",
-        "SLACK_CLIENT_SECRET",
-        "FLARE_PUBLIC_URL",
-        "FLARE_SESSION_SECRET",
-    ]
+        await start_flare()
+    summaries = [r for r in caplog.records if getattr(r, "off", None) is not None]
+    assert len(summaries) == 1
+    assert summaries[0].levelno == logging.INFO
+    assert (
+        "console (/ui/) (set SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, FLARE_PUBLIC_URL, FLARE_SESSION_SECRET)"
+        in summaries[0].off
+    )
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 async def test_cookies_are_secure_when_the_public_url_is_https(

@@ -19,7 +19,8 @@ EXAMPLE = ROOT / "flare.example.yaml"
 
 def catalog_variables() -> list[str]:
     """The variables flare.example.yaml names for webhook and deploy credentials."""
-    return sorted(set(re.findall(r"_env:\s*([A-Z][A-Z0-9_]+)", EXAMPLE.read_text())))
+    live = "\n".join(line for line in EXAMPLE.read_text().splitlines() if not line.lstrip().startswith("#"))
+    return sorted(set(re.findall(r"_env:\s*([A-Z][A-Z0-9_]+)", live)))
 
 
 async def start_and_read(fake_slack: FakeSlack, database_url: str, tmp_path: Path, **env: str) -> list[Any]:
@@ -42,7 +43,14 @@ async def test_a_first_start_logs_no_errors_and_one_line_of_what_is_off(
     assert [r for r in records if r["severity"] in ("ERROR", "CRITICAL")] == []
     [line] = [r for r in records if "waiting_for" in r or "off" in r]
     assert line["severity"] == "WARNING", "the catalog asks for webhooks whose secrets are unset"
-    for variable in [*variables, "METRICS_TOKEN", "FLARE_API_TOKEN", "FLARE_TICK_TOKEN", "SENTRY_DSN"]:
+    for variable in [
+        *variables,
+        "METRICS_TOKEN",
+        "FLARE_API_TOKEN",
+        "FLARE_TICK_TOKEN",
+        "SENTRY_DSN",
+        "SLACK_CLIENT_ID",
+    ]:
         assert variable in line.get("waiting_for", "") + line.get("off", ""), variable
 
 
@@ -63,7 +71,10 @@ async def test_with_every_variable_set_nothing_is_reported_off(
     [line] = [r for r in records if "waiting_for" in r or "off" in r]
     assert (line["severity"], line["message"]) == ("INFO", "optional features off")
     assert "waiting_for" not in line
-    assert line["off"] == "Sentry (set SENTRY_DSN)"
+    assert line["off"] == (
+        "console (/ui/) (set SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, FLARE_PUBLIC_URL, FLARE_SESSION_SECRET); "
+        "Sentry (set SENTRY_DSN)"
+    )
 
 
 async def test_debug_shows_flare_not_library_internals_unless_asked(

@@ -168,10 +168,11 @@ async def test_permanent_error_is_kept_with_its_reason_and_the_lane_moves_on(
     assert 'outbox_failed_total{error="channel_not_found",method="chat.postMessage"} 1.0' in text
 
 
-async def test_invalid_auth_stops_the_item_instead_of_retrying(
+async def test_invalid_auth_without_a_grace_period_stops_the_item_instead_of_retrying(
     start_flare: StartFlare, make_settings: Callable[..., Settings], fake_slack: FakeSlack
 ) -> None:
-    flare = await start_flare(make_settings(slack_bot_token="xoxb-revoked-token"), dispatcher_config=FAST)
+    no_grace = DispatcherConfig(lease_seconds=5, poll_interval=0.05, max_backoff=0.2, auth_grace_seconds=0)
+    flare = await start_flare(make_settings(slack_bot_token="xoxb-revoked-token"), dispatcher_config=no_grace)
     await send(flare, post_message("C0AUTH0001", text="hello"))
     [row] = await wait_until_settled(flare)
     assert (row.status, row.last_error) == ("failed", "invalid_auth")
