@@ -10,9 +10,8 @@ import re
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
-from sqlalchemy import text as sql
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, bindparam, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalog import Catalog
@@ -22,6 +21,7 @@ from bot.incidents import render
 from bot.incidents.lifecycle import Action, IncidentError, check_transition, parse_severity, require_open
 from bot.incidents.models import ActionItem, Incident
 from bot.incidents.naming import channel_name
+from bot.incidents.numbering import by_dedup_key, insert_numbered
 from bot.incidents.timeline import record_event
 from bot.incidents.types import DeclareRequest, snapshot
 from bot.paging import hooks as paging
@@ -113,14 +113,14 @@ async def declare(
     }
     table = cast(Table, Incident.__table__)
     if session.get_bind().dialect.name == "postgresql":
-        new_id = await _insert_numbered(session, table, values, request.dedup_key)
+        new_id = await insert_numbered(session, table, values, request.dedup_key)
     else:
         # One round trip: insert unless the dedup key was declared before (or concurrently).
         stmt = sqlite.insert(table).on_conflict_do_nothing().returning(table.c.id)
         new_id = (await session.execute(stmt, values)).scalar_one_or_none()
     if new_id is None:
         assert request.dedup_key is not None
-        existing = await _by_dedup_key(session, request.dedup_key)
+        existing = await by_dedup_key(session, request.dedup_key)
         assert existing is not None
         return existing
     values["channel_name"] = channel_name(c.catalog.incidents.channel_prefix, now, new_id, title)
@@ -163,33 +163,6 @@ async def declare(
     paging_section = await paging.on_declared(c, session, incident)
     await _open_channel(c, session, incident, suspects.card_text, paging_section)
     return incident
-
-
-async def _insert_numbered(
-    session: AsyncSession, table: Table, values: dict[str, Any], dedup_key: str | None
-) -> int | None:
-    """PostgreSQL: the next INC number, taken only once the declaration is known to be new.
-
-    A sequence hands out a number to every INSERT, even one its dedup key turns away (a Slack retry, a
-    double submit, the second instance), so numbers would skip. Declarations take a transaction-scoped
-    advisory lock instead, check the dedup key, and number the row max(id) + 1: consecutive across
-    instances. The sequence is moved along too, for anything that inserts without a number.
-    """
-    await session.execute(sql("SELECT pg_advisory_xact_lock(hashtext('flare:incident-number'))"))
-    if dedup_key is not None and await _by_dedup_key(session, dedup_key) is not None:
-        return None
-    number = (await session.execute(select(func.coalesce(func.max(table.c.id), 0) + 1))).scalar_one()
-    stmt = postgresql.insert(table).on_conflict_do_nothing().returning(table.c.id)
-    new_id: int | None = (await session.execute(stmt, {**values, "id": number})).scalar_one_or_none()
-    if new_id is not None:
-        await session.execute(
-            sql("SELECT setval(pg_get_serial_sequence('incidents', 'id'), :n)"), {"n": new_id}
-        )
-    return new_id
-
-
-async def _by_dedup_key(session: AsyncSession, key: str) -> Incident | None:
-    return (await session.execute(select(Incident).where(Incident.dedup_key == key))).scalar_one_or_none()
 
 
 def console_link(c: Container, human_id: str) -> str | None:

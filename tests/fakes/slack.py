@@ -12,88 +12,56 @@ import contextlib
 import itertools
 import json
 import time
-import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from tests.fakes import slack_people
+from tests.fakes.slack_chat import ChatApi, multipart_payload
+from tests.fakes.slack_conversations import ConversationsApi
 from tests.fakes.slack_oidc import FakeOidc
+from tests.fakes.slack_socket import SocketModeApi, serve_forever
+from tests.fakes.slack_state import (
+    APP_ID,
+    APP_TOKEN,
+    APP_TOKEN_METHODS,
+    BOT_ID,
+    BOT_TOKEN,
+    BOT_USER_ID,
+    TEAM_ID,
+    Call,
+    Channel,
+    Fault,
+    Message,
+    SocketAck,
+)
 
-BOT_TOKEN = "xoxb-test-0000-flare-token"
-TEAM_ID = "T0FLARE01"
-BOT_USER_ID = "U0FLAREBOT"
-BOT_ID = "B0FLAREBOT"
-APP_ID = "A0FLARE01"
-APP_TOKEN = "xapp-1-A0FLARE01-0000-flare-app-token"
-# Methods called with the app-level token (xapp-) rather than the bot token.
-APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
-
-
-@dataclass
-class Call:
-    """One API call as the fake received it."""
-
-    method: str
-    params: dict[str, Any]
-    at: float
-    status: int = 200
-    response: dict[str, Any] = field(default_factory=dict)
-    verb: str = "POST"
-    content_type: str = ""
-
-
-@dataclass
-class Message:
-    """A message as Slack would store it."""
-
-    channel: str
-    ts: str
-    text: str
-    blocks: list[dict[str, Any]] | None
-    user: str
-    thread_ts: str | None = None
-    edits: int = 0
-    pinned: bool = False
+__all__ = [
+    "APP_ID",
+    "APP_TOKEN",
+    "APP_TOKEN_METHODS",
+    "BOT_ID",
+    "BOT_TOKEN",
+    "BOT_USER_ID",
+    "TEAM_ID",
+    "Call",
+    "Channel",
+    "FakeSlack",
+    "Fault",
+    "Message",
+    "SocketAck",
+]
 
 
-@dataclass
-class Channel:
-    """A channel as Slack would store it."""
+class FakeSlack(ChatApi, ConversationsApi, SocketModeApi):
+    """The fake server. `base_url` is what SLACK_API_URL should be set to.
 
-    id: str
-    name: str
-    creator: str
-    is_private: bool = False
-    topic: str = ""
-    members: set[str] = field(default_factory=set)
-
-
-@dataclass
-class SocketAck:
-    """An acknowledgement Flare sent over a Socket Mode connection."""
-
-    envelope_id: str
-    payload: dict[str, Any] | None
-    after: float  # seconds from sending the envelope to receiving its ack
-
-
-@dataclass
-class Fault:
-    """A scripted failure for the next `times` calls of a method."""
-
-    status: int = 429
-    retry_after: int = 1
-    error: str | None = None
-    times: int = 1
-
-
-class FakeSlack:
-    """The fake server. `base_url` is what SLACK_API_URL should be set to."""
+    Web API methods live by family in slack_chat.py, slack_conversations.py and slack_socket.py
+    (`_m_<method>`), DMs and people in slack_people.py, Sign in with Slack in slack_oidc.py.
+    """
 
     def __init__(
         self,
@@ -250,7 +218,7 @@ class FakeSlack:
     async def _upload(self, request: web.Request) -> web.Response:
         file_id = request.match_info["file_id"]
         data = await request.read()
-        self.uploads[file_id] = _multipart_payload(data, request.content_type)
+        self.uploads[file_id] = multipart_payload(data, request.content_type)
         self._changed.set()
         return web.Response(text=f"OK - {len(self.uploads[file_id])}", content_type="text/plain")
 
@@ -353,418 +321,10 @@ class FakeSlack:
     def _find(self, channel: str, ts: Any) -> Message | None:
         return next((m for m in self.messages.get(channel, []) if m.ts == ts), None)
 
-    @staticmethod
-    def _blocks_problem(blocks: Any, limit: int = 50) -> str | None:
-        if blocks is None:
-            return None
-        if not isinstance(blocks, list):
-            return "invalid_blocks_format"
-        if len(blocks) > limit:
-            return "invalid_blocks"
-        for block in blocks:
-            text = block.get("text") if isinstance(block, dict) else None
-            if isinstance(text, dict) and len(str(text.get("text", ""))) > 3000:
-                return "invalid_blocks"
-            for item in block.get("fields", []) if isinstance(block, dict) else []:
-                if len(str(item.get("text", ""))) > 2000:
-                    return "invalid_blocks"
-            is_header = isinstance(block, dict) and block.get("type") == "header"
-            if is_header and len(str((block.get("text") or {}).get("text", ""))) > 150:
-                return "invalid_blocks"
-        return None
-
-    # ----------------------------------------------------------------- Socket Mode
-    async def _socket(self, request: web.Request) -> web.StreamResponse:
-        ticket = request.query.get("ticket", "")
-        if ticket not in self.socket_tickets:
-            return web.Response(status=401, text="invalid ticket")
-        self.socket_tickets.remove(ticket)  # a ticket opens one connection
-        ws = web.WebSocketResponse(autoping=True)
-        await ws.prepare(request)
-        self.sockets.append(ws)
-        self._changed.set()
-        await ws.send_json(
-            {
-                "type": "hello",
-                "num_connections": len(self.sockets),
-                "debug_info": {"host": "applink-fake", "approximate_connection_time": 18060},
-                "connection_info": {"app_id": APP_ID},
-            }
-        )
-        try:
-            async for message in ws:
-                if message.type != WSMsgType.TEXT:
-                    continue
-                self._socket_message(str(message.data))
-        finally:
-            if ws in self.sockets:
-                self.sockets.remove(ws)
-            self._changed.set()
-        return ws
-
-    def _socket_message(self, raw: str) -> None:
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            data = None
-        envelope_id = data.get("envelope_id") if isinstance(data, dict) else None
-        if not isinstance(envelope_id, str) or envelope_id not in self.socket_sent:
-            self.socket_junk.append(raw)
-        else:
-            after = time.monotonic() - self.socket_sent[envelope_id]
-            payload = data.get("payload")
-            self.socket_acks[envelope_id] = SocketAck(envelope_id, payload, after)
-        self._changed.set()
-
-    async def wait_for_socket(self, count: int = 1, timeout: float = 10.0) -> None:
-        """Wait until `count` Socket Mode connections are open."""
-        await self.wait_for(lambda: len(self.sockets) >= count, timeout=timeout)
-
-    async def socket_send(
-        self,
-        kind: str,
-        payload: dict[str, Any],
-        *,
-        accepts_response_payload: bool = False,
-        retry_attempt: int | None = None,
-        retry_reason: str | None = None,
-    ) -> str:
-        """Send an envelope (slash_commands, interactive, events_api) on the newest connection."""
-        if not self.sockets:
-            raise AssertionError("no Socket Mode connection is open")
-        envelope_id = f"{uuid.uuid4()}"
-        envelope: dict[str, Any] = {
-            "envelope_id": envelope_id,
-            "payload": payload,
-            "type": kind,
-            "accepts_response_payload": accepts_response_payload,
-        }
-        if retry_attempt is not None:
-            envelope["retry_attempt"] = retry_attempt
-            envelope["retry_reason"] = retry_reason or ""
-        self.socket_sent[envelope_id] = time.monotonic()
-        await self.sockets[-1].send_json(envelope)
-        return envelope_id
-
-    async def socket_ack(self, envelope_id: str, timeout: float = 3.0) -> SocketAck:
-        """The ack of `envelope_id`; fails after `timeout` (Slack gives up after 3 s)."""
-        await self.wait_for(lambda: envelope_id in self.socket_acks, timeout=timeout)
-        return self.socket_acks[envelope_id]
-
-    def command_payload(
-        self,
-        command: str,
-        text: str = "",
-        *,
-        user: str = "U0ALICE01",
-        channel: str = "C0GENERAL",
-        channel_name: str = "general",
-    ) -> dict[str, Any]:
-        """A slash command as Slack sends it in a Socket Mode envelope."""
-        return {
-            "token": "legacy-verification-token",
-            "team_id": TEAM_ID,
-            "team_domain": "flare-test",
-            "channel_id": channel,
-            "channel_name": channel_name,
-            "user_id": user,
-            "user_name": user.lower(),
-            "command": command,
-            "text": text,
-            "api_app_id": APP_ID,
-            "is_enterprise_install": "false",
-            "response_url": self.response_url("socket"),
-            "trigger_id": f"{next(self._ids)}.trigger.{int(time.time())}",
-        }
-
-    def event_payload(self, event: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
-        """An Events API callback as Slack sends it in a Socket Mode envelope."""
-        return {
-            "token": "legacy-verification-token",
-            "team_id": TEAM_ID,
-            "api_app_id": APP_ID,
-            "event": event,
-            "type": "event_callback",
-            "event_id": event_id or f"Ev{next(self._ids):010d}",
-            "event_time": int(time.time()),
-            "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
-        }
-
-    async def socket_disconnect(self, reason: str = "refresh_requested") -> None:
-        """Ask the client to reconnect, as Slack does every few hours."""
-        for ws in list(self.sockets):
-            notice = {"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-fake"}}
-            await ws.send_json(notice)
-
-    # ----------------------------------------------------------------- methods
-    def _m_apps_connections_open(self, _p: dict[str, Any]) -> dict[str, Any]:
-        ticket = uuid.uuid4().hex
-        self.socket_tickets.append(ticket)
-        return {"url": f"ws://127.0.0.1:{self.port}/link/?ticket={ticket}&app_id={APP_ID}"}
-
-    def _m_auth_test(self, _p: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "url": "https://flare-test.slack.com/",
-            "team": "Flare Test",
-            "user": "flare",
-            "team_id": TEAM_ID,
-            "user_id": BOT_USER_ID,
-            "bot_id": BOT_ID,
-        }
-
-    def _m_chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(p.get("channel"))
-        if channel is None:
-            return {"ok": False, "error": "channel_not_found"}
-        text = str(p.get("text") or "")
-        if not text and not p.get("blocks"):
-            return {"ok": False, "error": "no_text"}
-        if len(text) > 40000:
-            return {"ok": False, "error": "msg_too_long"}
-        problem = self._blocks_problem(p.get("blocks"))
-        if problem:
-            return {"ok": False, "error": problem}
-        thread = p.get("thread_ts") or None
-        if thread and not self._find(channel.id, thread):
-            return {"ok": False, "error": "thread_not_found"}
-        message = Message(channel.id, self._next_ts(), text, p.get("blocks"), BOT_USER_ID, thread)
-        self.messages[channel.id].append(message)
-        return {"channel": channel.id, "ts": message.ts, "message": {"text": text, "ts": message.ts}}
-
-    def _m_chat_update(self, p: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(p.get("channel"))
-        message = self._find(channel.id, p.get("ts")) if channel else None
-        if channel is None or message is None:
-            return {"ok": False, "error": "message_not_found"}
-        problem = self._blocks_problem(p.get("blocks"))
-        if problem:
-            return {"ok": False, "error": problem}
-        message.text = str(p.get("text") or message.text)
-        if "blocks" in p:
-            message.blocks = p["blocks"]
-        message.edits += 1
-        return {"channel": channel.id, "ts": message.ts, "text": message.text}
-
-    def _m_chat_postEphemeral(self, p: dict[str, Any]) -> dict[str, Any]:
-        self.ephemerals.append(p)
-        return {"message_ts": self._next_ts()}
-
-    def _m_chat_getPermalink(self, p: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "channel": p.get("channel"),
-            "permalink": f"https://flare-test.slack.com/archives/{p.get('channel')}/p"
-            f"{str(p.get('message_ts', '')).replace('.', '')}",
-        }
-
-    def _m_conversations_create(self, p: dict[str, Any]) -> dict[str, Any]:
-        name = str(p.get("name") or "")
-        if not name or len(name) > 80 or name != name.lower() or any(c in name for c in " .,#@"):
-            return {"ok": False, "error": "invalid_name_specials"}
-        if self.channel_named(name):
-            return {"ok": False, "error": "name_taken"}
-        channel_id = f"C{9000000 + next(self._ids):07d}"
-        channel = self.add_channel(channel_id, name, members={BOT_USER_ID}, creator=BOT_USER_ID)
-        channel.is_private = str(p.get("is_private")).lower() == "true"
-        return {"channel": _channel_json(channel)}
-
-    def _m_conversations_invite(self, p: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(p.get("channel"))
-        if channel is None:
-            return {"ok": False, "error": "channel_not_found"}
-        users = [u for u in str(p.get("users") or "").split(",") if u]
-        if not users:
-            return {"ok": False, "error": "no_user"}
-        new = [u for u in users if u not in channel.members and u != BOT_USER_ID]
-        if not new:
-            return {"ok": False, "error": "already_in_channel"}
-        channel.members.update(new)
-        return {"channel": _channel_json(channel)}
-
-    def _m_conversations_setTopic(self, p: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(p.get("channel"))
-        if channel is None:
-            return {"ok": False, "error": "channel_not_found"}
-        if len(str(p.get("topic", ""))) > 250:
-            return {"ok": False, "error": "too_long"}
-        channel.topic = str(p.get("topic", ""))
-        return {"channel": _channel_json(channel)}
-
-    def _m_conversations_info(self, p: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(p.get("channel"))
-        if channel is None:
-            return {"ok": False, "error": "channel_not_found"}
-        return {"channel": _channel_json(channel)}
-
-    def _m_conversations_list(self, p: dict[str, Any]) -> dict[str, Any]:
-        channels = sorted(self.channels.values(), key=lambda c: c.id)
-        start = int(p.get("cursor") or 0)
-        limit = int(p.get("limit") or 100)
-        page = channels[start : start + limit]
-        cursor = str(start + limit) if start + limit < len(channels) else ""
-        return {"channels": [_channel_json(c) for c in page], "response_metadata": {"next_cursor": cursor}}
-
-    def _m_conversations_history(self, p: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(p.get("channel"))
-        if channel is None:
-            return {"ok": False, "error": "channel_not_found"}
-        found = [m for m in self.messages.get(channel.id, []) if m.thread_ts is None]
-        latest, oldest = p.get("latest"), p.get("oldest")
-        inclusive = str(p.get("inclusive")).lower() in ("true", "1")
-        if latest:
-            found = [m for m in found if float(m.ts) < float(latest) or (inclusive and m.ts == latest)]
-        if oldest:
-            found = [m for m in found if float(m.ts) > float(oldest) or (inclusive and m.ts == oldest)]
-        found.sort(key=lambda m: float(m.ts), reverse=True)
-        limit = int(p.get("limit") or 100)
-        return {"messages": [_message_json(m) for m in found[:limit]], "has_more": len(found) > limit}
-
-    def _m_conversations_replies(self, p: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(p.get("channel"))
-        if channel is None:
-            return {"ok": False, "error": "channel_not_found"}
-        ts = p.get("ts")
-        found = [m for m in self.messages.get(channel.id, []) if m.ts == ts or m.thread_ts == ts]
-        return {"messages": [_message_json(m) for m in found]}
-
-    def _m_conversations_join(self, p: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(p.get("channel"))
-        if channel is None:
-            return {"ok": False, "error": "channel_not_found"}
-        channel.members.add(BOT_USER_ID)
-        return {"channel": _channel_json(channel)}
-
-    def _m_pins_add(self, p: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(p.get("channel"))
-        message = self._find(channel.id, p.get("timestamp")) if channel else None
-        if message is None:
-            return {"ok": False, "error": "message_not_found"}
-        if message.pinned:
-            return {"ok": False, "error": "already_pinned"}
-        message.pinned = True
-        return {}
-
-    def _m_reactions_add(self, p: dict[str, Any]) -> dict[str, Any]:
-        return {}
-
-    def _m_views_open(self, p: dict[str, Any]) -> dict[str, Any]:
-        if not p.get("trigger_id"):
-            return {"ok": False, "error": "invalid_trigger_id"}
-        view = p.get("view")
-        if not isinstance(view, dict):
-            return {"ok": False, "error": "invalid_arguments"}
-        problem = self._blocks_problem(view.get("blocks"), limit=100)
-        if problem:
-            return {"ok": False, "error": problem}
-        view_id = f"V{next(self._ids):08d}"
-        stored = {**view, "id": view_id, "trigger_id": p.get("trigger_id")}
-        self.views.append(stored)
-        return {"view": stored}
-
-    def _m_views_update(self, p: dict[str, Any]) -> dict[str, Any]:
-        view = p.get("view") if isinstance(p.get("view"), dict) else {}
-        stored = {**view, "id": p.get("view_id") or f"V{next(self._ids):08d}"}
-        self.views.append(stored)
-        return {"view": stored}
-
-    def _m_views_push(self, p: dict[str, Any]) -> dict[str, Any]:
-        return self._m_views_open(p)
-
-    def _m_usergroups_users_list(self, p: dict[str, Any]) -> dict[str, Any]:
-        group = str(p.get("usergroup") or "")
-        if group not in self.usergroups:
-            return {"ok": False, "error": "no_such_subteam"}
-        return {"users": list(self.usergroups[group])}
-
-    def _m_users_info(self, p: dict[str, Any]) -> dict[str, Any]:
-        user = str(p.get("user") or "")
-        if user in self.users:
-            return {"user": self.users[user]}
-        if user[:1] in "UW" and user[1:].isalnum() and not user.startswith("U0MISSING"):
-            return {"user": {"id": user, "name": user.lower(), "real_name": f"User {user}", "tz": "UTC"}}
-        return {"ok": False, "error": "user_not_found"}
-
-    def _m_files_getUploadURLExternal(self, p: dict[str, Any]) -> dict[str, Any]:
-        if not p.get("filename") or not p.get("length"):
-            return {"ok": False, "error": "invalid_arguments"}
-        file_id = f"F{next(self._ids):08d}"
-        return {"upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}", "file_id": file_id}
-
-    def _m_files_completeUploadExternal(self, p: dict[str, Any]) -> dict[str, Any]:
-        files = p.get("files")
-        if not isinstance(files, list) or not files:
-            return {"ok": False, "error": "invalid_arguments"}
-        done = []
-        for entry in files:
-            file_id = entry.get("id")
-            if file_id not in self.uploads:
-                return {"ok": False, "error": "file_not_found"}
-            record = {
-                "id": file_id,
-                "title": entry.get("title"),
-                "channel": p.get("channel_id"),
-                "initial_comment": p.get("initial_comment"),
-                "content": self.uploads[file_id],
-            }
-            self.files.append(record)
-            done.append({"id": file_id, "title": entry.get("title")})
-        return {"files": done}
-
-
-def _channel_json(channel: Channel) -> dict[str, Any]:
-    return {
-        "id": channel.id,
-        "name": channel.name,
-        "creator": channel.creator,
-        "is_private": channel.is_private,
-        "topic": {"value": channel.topic},
-        "num_members": len(channel.members),
-    }
-
-
-def _message_json(message: Message) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": "message", "ts": message.ts, "text": message.text, "user": message.user}
-    if message.blocks is not None:
-        out["blocks"] = message.blocks
-    if message.thread_ts:
-        out["thread_ts"] = message.thread_ts
-    return out
-
-
-def _multipart_payload(data: bytes, content_type: str) -> bytes:
-    """The file bytes of an upload, whether sent raw or as multipart form data."""
-    if "multipart/" not in content_type or "boundary=" not in content_type:
-        return data
-    boundary = content_type.split("boundary=", 1)[1].strip('"').encode()
-    for part in data.split(b"--" + boundary):
-        if b"\r\n\r\n" in part and b"filename=" in part.split(b"\r\n\r\n", 1)[0]:
-            return part.split(b"\r\n\r\n", 1)[1].rstrip(b"\r\n")
-    return data
-
-
-async def _serve_forever(port: int) -> None:
-    fake = await FakeSlack().start(port)
-    print(f"fake Slack listening: SLACK_API_URL={fake.base_url} SLACK_BOT_TOKEN={fake.token}", flush=True)
-    # Sign in with Slack for the console (README, "Console"): two people of this workspace, one of another.
-    fake.oidc.add_person("U0ALICE01", "Alice Admin")
-    fake.oidc.add_person("U0BOB0001", "Bob Oncall")
-    fake.oidc.add_person("U0MALLORY", "Mallory Outsider", team_id="T0OTHERWS1")
-    print(
-        f"Sign in with Slack: SLACK_CLIENT_ID={fake.oidc.client_id} "
-        f"SLACK_CLIENT_SECRET={fake.oidc.client_secret}",
-        flush=True,
-    )
-    seen = 0
-    while True:
-        await asyncio.sleep(0.2)
-        for call in fake.calls[seen:]:
-            params = {k: v for k, v in call.params.items() if k != "_token"}
-            print(f"{call.method} -> {call.status} {json.dumps(params)[:300]}", flush=True)
-        seen = len(fake.calls)
-
 
 if __name__ == "__main__":
     import argparse
 
     parser = argparse.ArgumentParser(description="Run the fake Slack Web API; print every call it gets.")
     parser.add_argument("--port", type=int, default=8025)
-    asyncio.run(_serve_forever(parser.parse_args().port))
+    asyncio.run(serve_forever(FakeSlack, parser.parse_args().port))
