@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,7 @@ from bot.deploys.detect import Snapshot
 from bot.deploys.history import entry_time, history
 from bot.deploys.models import WatchState
 from bot.deploys.views import DeployView, RollbackEntry
+from bot.gate.service import evaluate
 from bot.incidents import queries
 
 RECENT = 5
@@ -48,6 +50,8 @@ class EnvCard:
     polled_utc: str
     watch_error: str | None
     changes: list[Change]
+    gate_open: bool = True
+    gate_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -100,10 +104,12 @@ async def live_serving(
 
 
 async def service_cards(
-    session: AsyncSession, catalog: Catalog, live: Live | None = None
+    session: AsyncSession, catalog: Catalog, live: Live | None = None, now: datetime | None = None
 ) -> list[ServiceCard]:
-    """Every catalog service with its environments (`live`: Cloud Run reads for pairs not watched)."""
+    """Every catalog service with its environments (`live`: Cloud Run reads for pairs not watched)
+    and whether the deploy gate lets a deploy through now."""
     live = live or {}
+    now = now or datetime.now(UTC)
     watch = {(w.service, w.env): w for w in (await session.execute(select(WatchState))).scalars()}
     cards = []
     for svc in catalog.services:
@@ -121,6 +127,7 @@ async def service_cards(
                 error = read
             serving = sorted(shares.items(), key=lambda kv: -kv[1])
             recent = await history(session, svc.name, env, RECENT)
+            gate = await evaluate(session, catalog, svc.name, env, now)
             envs.append(
                 EnvCard(
                     env=env,
@@ -130,6 +137,8 @@ async def service_cards(
                     polled_utc=utc_text(state.polled_at) if snapshot and state else "",
                     watch_error=error,
                     changes=[_change(e) for e in recent.entries],
+                    gate_open=gate.open,
+                    gate_reason=gate.reason,
                 )
             )
         open_incident = (

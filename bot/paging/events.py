@@ -45,6 +45,7 @@ def trigger(
     description: str,
     channel_url: str | None,
     paged_by: str,
+    console_url: str | None = None,
     message: str | None,
     when: datetime,
 ) -> dict[str, Any]:
@@ -77,6 +78,8 @@ def trigger(
     if channel_url:
         body["client_url"] = channel_url
         body["links"] = [{"href": channel_url, "text": f"{human_id} incident channel in Slack"}]
+    if console_url:
+        body.setdefault("links", []).append({"href": console_url, "text": f"{human_id} in the Flare console"})
     return body
 
 

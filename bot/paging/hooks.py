@@ -47,6 +47,7 @@ async def _page_owner(c: Container, session: AsyncSession, incident: Incident, r
     page = await queue.create_page(
         session,
         incident,
+        console_url=c.settings.console_url(f"incidents/{incident.human_id}"),
         team=team,
         owning=True,
         requested_by=incident.declared_by,

@@ -56,11 +56,18 @@ async def page_team(
         existing.requested_by, existing.message, existing.created_at = actor[:32], message, now
         existing.reason = "manual"
         await session.flush()
-        await queue.queue_trigger(session, existing, incident, now=now)
+        await queue.queue_trigger(
+            session,
+            existing,
+            incident,
+            now=now,
+            console_url=c.settings.console_url(f"incidents/{incident.human_id}"),
+        )
     else:
         await queue.create_page(
             session,
             incident,
+            console_url=c.settings.console_url(f"incidents/{incident.human_id}"),
             team=team,
             owning=owning,
             requested_by=actor,

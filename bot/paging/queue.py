@@ -46,6 +46,7 @@ async def create_page(
     reason: str,
     message: str | None,
     now: datetime,
+    console_url: str | None = None,
 ) -> Page | None:
     """Store a page of `team` and queue its trigger; None if this team was already paged for it."""
     values: dict[str, Any] = {
@@ -66,11 +67,13 @@ async def create_page(
     if page_id is None:
         return None
     page = Page(id=page_id, **values)  # a detached copy of what was stored
-    await queue_trigger(session, page, incident, now=now)
+    await queue_trigger(session, page, incident, now=now, console_url=console_url)
     return page
 
 
-async def queue_trigger(session: AsyncSession, page: Page, incident: Incident, *, now: datetime) -> None:
+async def queue_trigger(
+    session: AsyncSession, page: Page, incident: Incident, *, now: datetime, console_url: str | None = None
+) -> None:
     """Queue (again) the trigger event of `page` from the incident as it is now."""
     body = events.trigger(
         key=page.dedup_key,
@@ -85,6 +88,7 @@ async def queue_trigger(session: AsyncSession, page: Page, incident: Incident, *
         paged_by=page.requested_by,
         message=page.message,
         when=now,
+        console_url=console_url,
     )
     await session.execute(
         insert(table_of(PageEvent)),

@@ -192,7 +192,8 @@ class PageWorker:
         if item.action == "trigger" and channel is not None:
             url = f"https://slack.com/app_redirect?channel={channel.channel_id}"
             human = f"INC-{item.incident_id}"
-            body = {**body, "client_url": url, "links": [{"href": url, "text": f"{human} incident channel"}]}
+            slack_link = {"href": url, "text": f"{human} incident channel"}
+            body = {**body, "client_url": url, "links": [slack_link, *body.get("links", [])]}
         try:
             await self.gateway.send_event(key, body)
         except PagerDutyRetry as exc:

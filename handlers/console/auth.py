@@ -257,6 +257,6 @@ def add_routes(ui: web.Application) -> None:
     """Register the sign-in routes on the console sub-application."""
     ui.router.add_get("/login", login)
     ui.router.add_get("/auth/callback", callback)
-    ui.router.add_get("/logout", logout)
+
     ui.router.add_post("/logout", logout)
     ui.router.add_get("/signed-out", signed_out)

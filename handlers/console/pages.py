@@ -125,7 +125,7 @@ async def services(request: web.Request) -> web.StreamResponse:
     pairs = [(s.name, env) for s in c.catalog.services for env in s.environments]
     live = await services_view.live_serving(c.cloudrun, c.catalog, [p for p in pairs if p not in known])
     async with c.db.sessions() as session:
-        cards = await services_view.service_cards(session, c.catalog, live)
+        cards = await services_view.service_cards(session, c.catalog, live, c.clock.now())
     return page(request, "services.html", {"cards": cards})
 
 

@@ -92,6 +92,17 @@ async def test_logout_revokes_the_session_so_the_old_cookie_is_refused(
     assert row.revoked_at is not None
 
 
+async def test_a_link_to_logout_from_another_site_does_not_sign_anyone_out(
+    console: Flare, browser_factory: Callable[[Flare], Browser]
+) -> None:
+    browser = browser_factory(console)
+    await sign_in(browser, ALICE)
+    # SameSite=Lax sends the cookie on a top-level GET from any site: logging out takes a POST.
+    status, _, _ = await browser.get("/ui/logout")
+    assert status == 405
+    assert (await browser.get("/ui/incidents"))[0] == 200
+
+
 async def test_a_forged_or_altered_cookie_is_refused(
     console: Flare, browser_factory: Callable[[Flare], Browser]
 ) -> None:

@@ -221,6 +221,10 @@ async def test_services_show_watcher_state_changes_and_open_incident(db: Databas
     assert len(production.changes) == services_view.RECENT
     assert checkout.envs[1].serving == []
     assert cards[1].open_incident is None
+    # The open P0 closes checkout's deploy gate in production (the default policy); staging is not gated.
+    assert (production.gate_open, "INC-1 (P0)" in production.gate_reason) == (False, True)
+    assert checkout.envs[1].gate_open is True
+    assert all(e.gate_open for e in cards[1].envs)
 
 
 async def test_services_read_cloud_run_live_where_the_watcher_has_nothing(

@@ -6,7 +6,7 @@ from tests.conftest import Flare
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack import FakeSlack
 from tests.incidents.helpers import card, notices
-from tests.paging.conftest import PAYMENTS_KEY, declare, incident_command, pages
+from tests.paging.conftest import PAYMENTS_KEY, StartPaging, declare, incident_command, pages
 from tests.support.messages import text_of
 from tests.support.records import timeline
 from tests.support.waits import settle
@@ -105,3 +105,21 @@ async def test_a_long_title_is_cut_to_pagerdutys_summary_limit(
     summary = fake_pd.triggers()[0].body["payload"]["summary"]
     assert summary.startswith("[P0] INC-1 checkout is failing")
     assert len(summary) <= 1024
+
+
+async def test_with_the_console_on_the_page_links_to_the_incident_there_too(
+    start_paging: StartPaging, fake_slack: FakeSlack, fake_pd: FakePagerDuty
+) -> None:
+    flare = await start_paging(
+        slack_client_id="1111.2222",
+        slack_client_secret="console-client-secret-1234",
+        flare_public_url="https://flare.acme.test",
+        flare_session_secret="s" * 40,
+    )
+    channel = await declare(flare, fake_slack, "P0 checkout is failing --service checkout")
+    await fake_pd.wait_for(lambda: len(fake_pd.triggers()) == 1)
+    (trigger,) = fake_pd.triggers()
+    assert trigger.body["links"] == [
+        {"href": f"https://slack.com/app_redirect?channel={channel.id}", "text": "INC-1 incident channel"},
+        {"href": "https://flare.acme.test/ui/incidents/INC-1", "text": "INC-1 in the Flare console"},
+    ]
