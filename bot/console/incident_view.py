@@ -21,6 +21,7 @@ from bot.deploys.views import view_of
 from bot.incidents import queries
 from bot.incidents.lifecycle import status_label
 from bot.incidents.models import Incident
+from bot.people import directory
 from bot.postmortem import load
 from bot.postmortem.links import SlackLinks, link_pairs
 from bot.postmortem.markdown import safe_url
@@ -138,6 +139,16 @@ async def incident_page(
     # Status notices pair with their channel posts in timeline order, so all of them are given.
     refs = await load.page_references(session, incident, timeline.notices, shown, workspace_url=workspace)
     slack = SlackLinks.of(refs, workspace)
+    people = (
+        incident.commander,
+        incident.comms,
+        incident.declared_by,
+        incident.acknowledged_by,
+        incident.mitigated_by,
+        incident.resolved_by,
+    )
+    # People by display name (the people table, filled from users.info); the id when Slack cannot say.
+    known = await directory.names(session, directory.user_ids([*(e.actor for e in shown), *people]))
     cache: dict[object, str | None] = {}
     rows = [
         EventRow(
@@ -145,7 +156,7 @@ async def incident_page(
             iso=iso(e.occurred_at),
             utc=utc_text(e.occurred_at),
             kind=e.kind,
-            actor=e.actor,
+            actor=known.get(e.actor, e.actor) if e.actor else e.actor,
             text=e.text,
             links=link_pairs(e, incident.id, slack, cache),
         )
@@ -169,7 +180,7 @@ async def incident_page(
         if f is not None
     ]
     roles = [
-        Field(label, user)
+        Field(label, known.get(user, user))
         for label, user in (
             ("Commander", incident.commander),
             ("Comms", incident.comms),

@@ -13,6 +13,7 @@ from bot.console.charts import svg
 from bot.db.engine import Database
 from bot.incidents import queries
 from bot.incidents.models import Incident
+from bot.people.models import Person
 from bot.postmortem.models import PostmortemDraft
 from tests.console import seed
 from tests.console.conftest import WORKSPACE, console_catalog
@@ -88,6 +89,22 @@ def test_bad_filters_are_reported_and_ignored() -> None:
     )
     assert len(filters.problems) == 5
     assert incidents_view.parse_filters({"since": "2026-01-31"}, catalog).since == date(2026, 1, 31)
+
+
+async def test_people_appear_by_display_name_and_by_id_when_slack_could_not_say(db: Database) -> None:
+    catalog = console_catalog()
+    async with db.transaction() as session:
+        await seed.incidents(session, 1, NOW, span=timedelta(days=1))
+        await seed.timeline(session, 1, 3, NOW - timedelta(hours=2))
+        session.add(Person(id="U0BOB0001", display_name="bob", real_name="Bob Builder", updated_at=NOW))
+    async with db.sessions() as session:
+        incident = await queries.load(session, 1)
+        assert incident is not None
+        page = await incident_view.incident_page(session, catalog, incident, now=NOW, team="T1", after=None)
+    assert {e.actor for e in page.events} == {"bob"}
+    roles = {f.label: f.value for f in page.roles}
+    assert roles["Commander"] == "bob"
+    assert all(v == "bob" or v.startswith("U") for v in roles.values()), "unknown people stay ids"
 
 
 async def test_incident_timeline_is_paginated_with_links(db: Database) -> None:
