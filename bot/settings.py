@@ -93,9 +93,9 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value if value.endswith("/") else value + "/"
 
-    @field_validator("cloud_run_api_endpoint")
+    @field_validator("cloud_run_api_endpoint", "flare_public_url")
     @classmethod
-    def _endpoint_has_scheme(cls, value: str | None) -> str | None:
+    def _optional_url_has_scheme(cls, value: str | None) -> str | None:
         if value in (None, ""):
             return None
         assert value is not None
@@ -151,16 +151,6 @@ class Settings(BaseSettings):
             if value is None or not value.get_secret_value().strip():
                 missing.append(name)
         return missing
-
-    @field_validator("flare_public_url")
-    @classmethod
-    def _public_url(cls, value: str | None) -> str | None:
-        if value in (None, ""):
-            return None
-        assert value is not None
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
 
     def missing_console_settings(self) -> list[str]:
         """Names of the settings the console (/ui/) needs that are unset or empty."""

@@ -7,7 +7,7 @@ person who retried, privately, with Slack's reason.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
@@ -19,23 +19,11 @@ from bot.incidents.lifecycle import IncidentError
 from bot.incidents.naming import looks_like_human_id, parse_human_id
 from bot.slack.escape import escape
 from bot.slack.outbox import caused_by, enqueue
+from handlers.commands.invocation import Invocation
 from handlers.commands.usage import ephemeral, usage_error
 
 USAGE = "/incident channel retry [INC-<number>]"
 EXAMPLE = "/incident channel retry INC-18"
-
-
-class Invocation(Protocol):
-    """The parts of a parsed `/incident` call this subcommand reads."""
-
-    @property
-    def user(self) -> str: ...
-    @property
-    def channel(self) -> str: ...
-    @property
-    def incident_id(self) -> int | None: ...
-    @property
-    def args(self) -> list[str]: ...
 
 
 def _started(human_id: str, name: str) -> str:

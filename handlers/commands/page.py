@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,25 +13,11 @@ from bot.incidents.lifecycle import IncidentError
 from bot.incidents.models import Incident
 from bot.paging import manual, oncall, service
 from bot.slack.escape import escape
+from handlers.commands.invocation import Invocation
 from handlers.commands.usage import ephemeral, usage_error
 
 PAGE_USAGE = "/incident page <team> [message]"
 ONCALL_USAGE = "/incident oncall [team]"
-
-
-class Invocation(Protocol):
-    """The parts of a parsed /incident call these commands use."""
-
-    @property
-    def user(self) -> str: ...
-    @property
-    def channel(self) -> str: ...
-    @property
-    def incident_id(self) -> int | None: ...
-    @property
-    def args(self) -> list[str]: ...
-    @property
-    def rest(self) -> str: ...
 
 
 def _teams(c: Container) -> str:

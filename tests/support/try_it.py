@@ -13,19 +13,18 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import aiohttp
 
-from tests.fakes.slack import BOT_TOKEN, FakeSlack
+from tests.fakes.slack import FakeSlack
+from tests.support.process import server_env, start_server
 from tests.support.slack_client import SIGNING_SECRET, SlackClient
 
 ROOT = Path(__file__).resolve().parents[2]
-READY_TIMEOUT_S = 60.0
+READY_TIMEOUT_S = 60.0  # a first start on a slow machine migrates a new database too
 
 
 def catalog() -> Path:
@@ -34,52 +33,25 @@ def catalog() -> Path:
     return own if own.exists() else ROOT / "flare.example.yaml"
 
 
-async def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    """Poll /health/ready until it answers 200; fail with the server's log if it exits or hangs."""
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    async with aiohttp.ClientSession() as session:
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"flare serve exited with {process.returncode}:\n{log.read_text()}")
-            try:
-                async with session.get(url + "/health/ready") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(
-                    f"flare serve was not ready after {READY_TIMEOUT_S:.0f} s:\n{log.read_text()}"
-                )
-            await asyncio.sleep(0.2)
-
-
 async def run(port: int, slack_port: int, keep: bool) -> int:
     """Start the fake and Flare, drive one command, print what happened; the exit code."""
     fake = await FakeSlack().start(slack_port)
     scratch = Path(tempfile.mkdtemp(prefix="flare-try-"))
-    log = scratch / "flare.log"
-    env = {
-        **os.environ,
-        "SLACK_API_URL": fake.base_url,
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{scratch / 'flare.db'}",
-        "FLARE_CONFIG": str(catalog()),
-        "PORT": str(port),
-    }
-    url = f"http://127.0.0.1:{port}"
-    print(f"fake Slack on {fake.base_url}; starting Flare on {url} ...", flush=True)
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "handlers.entry", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=scratch,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    env = server_env(
+        fake,
+        f"sqlite+aiosqlite:///{scratch / 'flare.db'}",
+        FLARE_CONFIG=str(catalog()),
+        LOG_LEVEL="INFO",
+        FLARE_TICK_INTERVAL_SECONDS="30",
+    )
+    print(f"fake Slack on {fake.base_url}; starting Flare on http://127.0.0.1:{port} ...", flush=True)
+    server = None
     try:
-        await wait_ready(url, process, log)
+        try:
+            server = await start_server(env, scratch, timeout=READY_TIMEOUT_S, port=port)
+        except RuntimeError as exc:  # it exited, or was not ready in time: say why, with its log
+            raise SystemExit(str(exc)) from None
+        url = server.url
         async with aiohttp.ClientSession() as session:
             reply = await SlackClient(url, session, secret=SIGNING_SECRET).command("/incident", "help")
             print(f"\n/incident help -> HTTP {reply.status}\n{reply.json().get('text', reply.text)}\n")
@@ -99,9 +71,8 @@ async def run(port: int, slack_port: int, keep: bool) -> int:
             await stop.wait()
         return 0 if reply.status == 200 and deep["status"] in ("healthy", "degraded") else 1
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            await asyncio.to_thread(process.wait, 10)
+        if server is not None:
+            await asyncio.to_thread(server.terminate, 10)
         await fake.stop()
         shutil.rmtree(scratch, ignore_errors=True)
 
