@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import sqlite3
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -40,14 +41,14 @@ def _datetime(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-class _Statements:
+class _Statements(ABC):
     """The statements; subclasses say how one is executed."""
 
-    async def _fetchall(self, sql: str, params: Sequence[Any]) -> list[Any]:
-        raise NotImplementedError
+    @abstractmethod
+    async def _fetchall(self, sql: str, params: Sequence[Any]) -> list[Any]: ...
 
-    async def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    async def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
     async def insert_alerts(self, rows: Sequence[AlertRow]) -> dict[Identity, int]:
         """INSERT ... ON CONFLICT DO NOTHING; the id of each row actually inserted, by identity."""

@@ -22,7 +22,8 @@ from tests.alerts.conftest import am_alert, am_payload
 from tests.boundaries.conftest import webhook_request
 from tests.conftest import Flare, StartFlare, pg_url
 
-pytestmark = pytest.mark.skipif(pg_url() is not None, reason="SQLite lane only")
+# The PostgreSQL lane runs the twin of this test, tests/boundaries/test_hung_database.py.
+pytestmark = pytest.mark.skipif(pg_url() is not None, reason="SQLite lane only (TEST_DATABASE_URL unset)")
 
 SLACK_BUDGET, WEBHOOK_BUDGET = 2.5, 3.0
 
