@@ -11,7 +11,7 @@ import gzip
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlencode
@@ -104,18 +104,39 @@ REFUSE = {
 }
 
 
-async def refuse_inserts(database_url: str) -> None:
-    """Make every insert into the tables Flare writes on a request fail."""
+REFUSING = ("incidents", "alerts", "alert_groups", "deploys", "inbound_keys")
+
+
+async def _run(database_url: str, statements: list[str]) -> None:
     db = Database(database_url, pool_size=1)
-    async with db.transaction() as session:
-        statements = REFUSE[db.dialect]
-        if db.dialect == "postgresql":
-            await session.execute(text(statements[0]))
-            statements = statements[1:]
-        for table in ("incidents", "alerts", "alert_groups", "deploys", "inbound_keys"):
+    try:
+        async with db.transaction() as session:
             for statement in statements:
-                await session.execute(text(statement.format(t=table)))
-    await db.close()
+                await session.execute(text(statement))
+    finally:
+        await db.close()
+
+
+@pytest.fixture
+async def refused_inserts(database_url: str) -> AsyncIterator[None]:
+    """Every insert into the tables Flare writes on a request fails, for this test only.
+
+    On PostgreSQL the test database outlives the test (later tests only truncate it), so the
+    triggers and their function are dropped again afterwards.
+    """
+    dialect = "postgresql" if database_url.startswith("postgresql") else "sqlite"
+    statements = REFUSE[dialect]
+    setup = statements[:1] if dialect == "postgresql" else []
+    setup += [statement.format(t=table) for table in REFUSING for statement in statements[len(setup) :]]
+    await _run(database_url, setup)
+    yield
+    teardown = [
+        f"DROP TRIGGER IF EXISTS refuse_{t}" + (f" ON {t}" if dialect == "postgresql" else "")
+        for t in REFUSING
+    ]
+    if dialect == "postgresql":
+        teardown.append("DROP FUNCTION IF EXISTS refuse()")
+    await _run(database_url, teardown)
 
 
 async def test_no_registered_secret_reaches_sentry_envelopes_breadcrumbs_or_logs(
@@ -126,9 +147,9 @@ async def test_no_registered_secret_reaches_sentry_envelopes_breadcrumbs_or_logs
     database_url: str,
     sentry_server: SentryServer,
     reset_sentry: None,
+    refused_inserts: None,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    await refuse_inserts(database_url)
     settings: Settings = make_settings(
         sentry_dsn=f"http://public@127.0.0.1:{sentry_server.port}/1",
         sentry_environment="test",
