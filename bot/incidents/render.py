@@ -8,7 +8,7 @@ from bot.catalog import SEVERITY_ORDER
 from bot.incidents.lifecycle import status_label
 from bot.incidents.text import rich, slack_date, who
 from bot.incidents.types import IncidentSnapshot
-from bot.slack.escape import safe, truncate
+from bot.slack.escape import safe, truncate, unescape
 
 Blocks = list[dict[str, Any]]
 SEVERITY_EMOJI = {"P0": ":red_circle:", "P1": ":large_orange_circle:", "P2": ":large_yellow_circle:"}
@@ -65,11 +65,11 @@ def card(
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f[:FIELD_LIMIT]} for f in fields]},
     ]
     if s.description.strip():
-        blocks.append(_section(rich(s.description, DESCRIPTION_LIMIT)))
+        blocks.append(_section(rich(s.description, DESCRIPTION_LIMIT, from_slack=True)))
     if s.status == "resolved" and s.summary:
-        blocks.append(_section(f"*Resolution*\n{rich(s.summary, DESCRIPTION_LIMIT)}"))
+        blocks.append(_section(f"*Resolution*\n{rich(s.summary, DESCRIPTION_LIMIT, from_slack=True)}"))
     elif s.last_update_text:
-        update = rich(s.last_update_text, DESCRIPTION_LIMIT - 100)
+        update = rich(s.last_update_text, DESCRIPTION_LIMIT - 100, from_slack=True)
         blocks.append(_section(f"*Latest update* ({slack_date(s.last_update_at)})\n{update}"))
     if paging:
         blocks.append(_section(truncate(paging, DESCRIPTION_LIMIT)))
@@ -159,7 +159,7 @@ def status_notice(s: IncidentSnapshot, actor: str, previous: str, note: str | No
     line = f"{emoji} {who(actor)} {verb} *{s.human_id}* ({status_label(previous)} → {status_label(s.status)})"
     blocks = [_section(line)]
     if note:
-        blocks.append(_section(rich(note, DESCRIPTION_LIMIT)))
+        blocks.append(_section(rich(note, DESCRIPTION_LIMIT, from_slack=True)))
     return f"{s.human_id} {verb}", blocks
 
 
@@ -179,9 +179,9 @@ def update_notice(s: IncidentSnapshot, actor: str, text: str) -> tuple[str, Bloc
     """A status update posted in the channel."""
     head = f":mega: *Status update* on *{s.human_id}* ({severity_badge(s.severity)}, "
     head += f"{status_label(s.status)}) from {who(actor)}"
-    return f"{s.human_id} update: {safe(text, 300)}", [
+    return f"{s.human_id} update: {safe(unescape(text), 300)}", [
         _section(head),
-        _section(rich(text, DESCRIPTION_LIMIT)),
+        _section(rich(text, DESCRIPTION_LIMIT, from_slack=True)),
     ]
 
 

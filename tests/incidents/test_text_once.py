@@ -17,8 +17,11 @@ from bot.postmortem.markdown import duration as postmortem_duration
 from bot.slack.escape import escape, unescape
 from tests.conftest import Flare
 from tests.fakes.slack import Channel, FakeSlack
+from tests.incidents.helpers import card
 from tests.incidents.test_capture import pin_event
+from tests.support.messages import text_of
 from tests.support.records import timeline
+from tests.support.waits import settle
 
 
 @given(st.text())
@@ -55,3 +58,23 @@ async def test_pinned_text_reads_right_in_the_timeline(
     assert "&amp;gt;" not in shown
     assert "&amp;amp;" not in shown
     assert "<@U0BOB0001>" in shown
+
+
+async def test_a_status_update_reads_right_on_the_card_and_in_the_channel(
+    flare: Flare, fake_slack: FakeSlack, declared: Channel
+) -> None:
+    # Slash-command text arrives escaped, as Slack sends it.
+    reply = await flare.slack.command(
+        "/incident", "update p99 &gt; 2s &amp; rising, rolling back", channel=declared.id
+    )
+    assert reply.status == 200
+
+    def posted() -> str:
+        return str([m.blocks for m in fake_slack.posted(declared.id)])
+
+    await fake_slack.wait_for(lambda: "Status update" in posted())
+    await settle(flare)
+    shown = posted() + text_of(card(fake_slack, declared))
+    assert "p99 &gt; 2s &amp; rising, rolling back" in shown
+    assert "&amp;gt;" not in shown
+    assert "&amp;amp;" not in shown
