@@ -208,65 +208,72 @@ async def _changed(c: Container, group_id: int, actor: str, text: str) -> None:
 
 
 async def _refused(c: Container, group: AlertGroup, user: str, reason: str) -> None:
-    async with c.transaction() as session:
-        await session.execute(
-            insert(Silence).values(
-                kind="group",
-                status="refused",
-                matchers=[],
-                service=group.service,
-                env=group.env,
-                group_id=group.id,
-                incident_id=group.incident_id,
-                created_by=user[:40],
-                comment="",
-                until_resolved=False,
-                starts_at=c.clock.now(),
-                ends_at=c.clock.now(),
-                created_at=c.clock.now(),
-                error=reason,
-            )
-        )
-        if group.incident_id is not None:
-            await incidents.record_event(
-                session,
-                group.incident_id,
-                kind="silence_refused",
-                text=f"Silence by {user} refused: {reason}",
-                actor=user,
-                data={"group_id": group.id},
-            )
+    await _store_refusal(
+        c,
+        user,
+        reason,
+        values={"kind": "group", "matchers": [], "service": group.service, "env": group.env},
+        group_id=group.id,
+        incident_id=group.incident_id,
+        text=f"Silence by {user} refused: {reason}",
+        data={"group_id": group.id},
+    )
 
 
 async def _record_refusal(c: Container, row: Silence, user: str, reason: str) -> None:
+    await _store_refusal(
+        c,
+        user,
+        reason,
+        values={
+            "kind": row.kind,
+            "matchers": row.matchers,
+            "service": row.service,
+            "env": row.env,
+            "rollback_id": row.rollback_id,
+            "comment": f"unsilence of #{row.id}",
+        },
+        group_id=row.group_id,
+        incident_id=row.incident_id,
+        text=f"Unsilence by {user} refused: {reason}",
+        data={"silence_id": row.id},
+    )
+
+
+async def _store_refusal(
+    c: Container,
+    user: str,
+    reason: str,
+    *,
+    values: dict[str, Any],
+    group_id: int | None,
+    incident_id: int | None,
+    text: str,
+    data: dict[str, Any],
+) -> None:
+    """Keep a refused silence or unsilence (and put it on the linked incident's timeline)."""
+    now = c.clock.now()
     async with c.transaction() as session:
         await session.execute(
             insert(Silence).values(
-                kind=row.kind,
-                status="refused",
-                matchers=row.matchers,
-                service=row.service,
-                env=row.env,
-                rollback_id=row.rollback_id,
-                group_id=row.group_id,
-                incident_id=row.incident_id,
-                created_by=user[:40],
-                comment=f"unsilence of #{row.id}",
-                until_resolved=False,
-                starts_at=c.clock.now(),
-                ends_at=c.clock.now(),
-                created_at=c.clock.now(),
-                error=reason,
+                {
+                    "status": "refused",
+                    "group_id": group_id,
+                    "incident_id": incident_id,
+                    "created_by": user[:40],
+                    "comment": "",
+                    "until_resolved": False,
+                    "starts_at": now,
+                    "ends_at": now,
+                    "created_at": now,
+                    "error": reason,
+                    **values,
+                }
             )
         )
-        if row.incident_id is not None:
+        if incident_id is not None:
             await incidents.record_event(
-                session,
-                row.incident_id,
-                kind="silence_refused",
-                text=f"Unsilence by {user} refused: {reason}",
-                actor=user,
-                data={"silence_id": row.id},
+                session, incident_id, kind="silence_refused", text=text, actor=user, data=data
             )
 
 
